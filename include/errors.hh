@@ -1,0 +1,22 @@
+// Errors of the library: a failed system call the test did not expect is an
+// Error (the test fails with its message); errno values print by name.
+#pragma once
+
+#include <stdexcept>
+#include <string>
+
+namespace kvmt {
+
+struct Error : std::runtime_error {
+	using std::runtime_error::runtime_error;
+};
+
+// "EINVAL", or "errno 1234" for a value glibc does not name.
+std::string errno_name(int err);
+// "-1 (EINVAL: Invalid argument)" or "0" for a call's return value.
+std::string result_text(long ret, int err);
+
+// Throws Error("<what>: <errno name>") when ret is -1.
+long sys_check(long ret, const std::string &what);
+
+}  // namespace kvmt

@@ -1,0 +1,185 @@
+// Test declarations for C++ bodies run by the real kselftest harness.
+//
+//   KVMT_FIXTURE(gmem_shared, SharedGmem, VmTypeVariant, vm_type_variants());
+//   KVMT_TEST_F(gmem_shared, roundtrip_every_byte) { ... f.gmem ..., v.name ... }
+//   KVMT_TEST(page_tables, pte_encoding) { ... }
+//
+// Names are fixture.variant.test as in any selftest. A fixture class is built
+// from its variant in the forked child; a throwing constructor skips or fails
+// the test like FIXTURE_SETUP would. ASSERT_* end the test (destructors run),
+// EXPECT_* record a failure and continue, SKIP_IF/skip() end it as skipped.
+#pragma once
+
+#include <cerrno>
+#include <cstdint>
+#include <cstring>
+#include <functional>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "errors.hh"
+
+namespace kvmt {
+
+constexpr int kDefaultTestTimeout = 30;
+
+struct TestSkip {
+	std::string reason;
+};
+struct TestFailure {};
+
+[[noreturn]] void skip(const std::string &reason);
+// Records a failed check: prints it as a diagnostic, marks the test failed.
+void record_failure(const char *file, int line, const std::string &what);
+bool test_failed();
+// Diagnostic line ("# ...") for the running test.
+void test_log(const std::string &msg);
+
+struct TestDef {
+	const char *fixture;
+	const char *name;
+	int timeout;
+	int termsig;
+	std::function<void(const void *variant)> run;
+};
+
+struct VariantRef {
+	std::string name;
+	const void *data;
+};
+
+bool register_fixture(const char *fixture, std::vector<VariantRef> variants);
+bool register_test(TestDef def);
+
+// Called once by main() before the harness runs (e.g. to print the profile).
+using ProgramPreamble = void (*)();
+bool register_preamble(ProgramPreamble fn);
+
+template <typename V>
+std::vector<VariantRef> erase_variants(const std::vector<V> &variants)
+{
+	std::vector<VariantRef> refs;
+	for (const V &v : variants)
+		refs.push_back({v.name, &v});
+	return refs;
+}
+
+template <typename T>
+std::string show(const T &value)
+{
+	std::ostringstream os;
+	if constexpr (std::is_integral_v<T> && !std::is_same_v<T, bool>) {
+		os << value;
+		if (value < 0 || value > 9)
+			os << " (0x" << std::hex << static_cast<uint64_t>(value) << ")";
+	} else if constexpr (std::is_pointer_v<T>) {
+		os << static_cast<const void *>(value);
+	} else {
+		os << value;
+	}
+	return os.str();
+}
+
+}  // namespace kvmt
+
+#define KVMT_CONCAT_(a, b) a##b
+#define KVMT_CONCAT(a, b) KVMT_CONCAT_(a, b)
+
+#define KVMT_FIXTURE(fixture, Class, Variant, variants_expr)                              \
+	using fixture##_class_t = Class;                                                  \
+	using fixture##_variant_t = Variant;                                              \
+	static const std::vector<Variant> &fixture##_variants()                           \
+	{                                                                                 \
+		static const std::vector<Variant> v = variants_expr;                      \
+		return v;                                                                 \
+	}                                                                                 \
+	[[maybe_unused]] static const bool fixture##_registered =                         \
+		kvmt::register_fixture(#fixture, kvmt::erase_variants(fixture##_variants()))
+
+#define KVMT_TEST_F_FULL(fixture, test, timeout, termsig)                                 \
+	static void fixture##_##test(fixture##_class_t &f, const fixture##_variant_t &v); \
+	[[maybe_unused]] static const bool fixture##_##test##_registered =                \
+		kvmt::register_test({#fixture, #test, timeout, termsig,                   \
+				     [](const void *data) {                               \
+					     auto &v = *static_cast<const fixture##_variant_t *>(data); \
+					     fixture##_class_t f(v);                      \
+					     fixture##_##test(f, v);                      \
+				     }});                                                 \
+	static void fixture##_##test([[maybe_unused]] fixture##_class_t &f,               \
+				     [[maybe_unused]] const fixture##_variant_t &v)
+
+#define KVMT_TEST_F(fixture, test) KVMT_TEST_F_FULL(fixture, test, kvmt::kDefaultTestTimeout, -1)
+#define KVMT_TEST_F_TIMEOUT(fixture, test, timeout) KVMT_TEST_F_FULL(fixture, test, timeout, -1)
+
+// A test without fixture class or variants: fixture.test.
+#define KVMT_TEST(fixture, test)                                                          \
+	static void fixture##_##test();                                                   \
+	[[maybe_unused]] static const bool fixture##_##test##_registered =                \
+		kvmt::register_fixture(#fixture, {}) &&                                   \
+		kvmt::register_test({#fixture, #test, kvmt::kDefaultTestTimeout, -1,      \
+				     [](const void *) { fixture##_##test(); }});          \
+	static void fixture##_##test()
+
+#define KVMT_CHECK_(fatal, cond, text)                                                    \
+	do {                                                                              \
+		if (!(cond)) {                                                            \
+			kvmt::record_failure(__FILE__, __LINE__, text);                   \
+			if (fatal)                                                        \
+				throw kvmt::TestFailure{};                                \
+		}                                                                         \
+	} while (0)
+
+#define KVMT_CMP_(fatal, a, op, b)                                                        \
+	do {                                                                              \
+		const auto &kvmt_a_ = (a);                                                \
+		const auto &kvmt_b_ = (b);                                                \
+		KVMT_CHECK_(fatal, kvmt_a_ op kvmt_b_,                                    \
+			    std::string("expected " #a " " #op " " #b ", got ") +          \
+				    kvmt::show(kvmt_a_) + " vs " + kvmt::show(kvmt_b_));  \
+	} while (0)
+
+#define ASSERT_TRUE(c) KVMT_CHECK_(true, (c), "expected " #c)
+#define ASSERT_FALSE(c) KVMT_CHECK_(true, !(c), "expected !(" #c ")")
+#define ASSERT_EQ(a, b) KVMT_CMP_(true, a, ==, b)
+#define ASSERT_NE(a, b) KVMT_CMP_(true, a, !=, b)
+#define ASSERT_LT(a, b) KVMT_CMP_(true, a, <, b)
+#define ASSERT_LE(a, b) KVMT_CMP_(true, a, <=, b)
+#define ASSERT_GT(a, b) KVMT_CMP_(true, a, >, b)
+#define ASSERT_GE(a, b) KVMT_CMP_(true, a, >=, b)
+#define EXPECT_TRUE(c) KVMT_CHECK_(false, (c), "expected " #c)
+#define EXPECT_FALSE(c) KVMT_CHECK_(false, !(c), "expected !(" #c ")")
+#define EXPECT_EQ(a, b) KVMT_CMP_(false, a, ==, b)
+#define EXPECT_NE(a, b) KVMT_CMP_(false, a, !=, b)
+
+// A system call expected to fail with one errno; prints names, not numbers.
+#define KVMT_ERRNO_(fatal, call, err)                                                     \
+	do {                                                                              \
+		errno = 0;                                                                \
+		long kvmt_r_ = (long)(call);                                              \
+		int kvmt_e_ = errno;                                                      \
+		KVMT_CHECK_(fatal, kvmt_r_ == -1 && kvmt_e_ == (err),                     \
+			    std::string(#call " should fail with ") + kvmt::errno_name(err) + \
+				    ", got " + kvmt::result_text(kvmt_r_, kvmt_e_));       \
+	} while (0)
+#define ASSERT_ERRNO(call, err) KVMT_ERRNO_(true, call, err)
+#define EXPECT_ERRNO(call, err) KVMT_ERRNO_(false, call, err)
+
+// A system call expected to succeed (return >= 0).
+#define KVMT_OK_(fatal, call)                                                             \
+	do {                                                                              \
+		errno = 0;                                                                \
+		long kvmt_r_ = (long)(call);                                              \
+		int kvmt_e_ = errno;                                                      \
+		KVMT_CHECK_(fatal, kvmt_r_ >= 0,                                          \
+			    std::string(#call " should succeed, got ") +                  \
+				    kvmt::result_text(kvmt_r_, kvmt_e_));                 \
+	} while (0)
+#define ASSERT_OK(call) KVMT_OK_(true, call)
+#define EXPECT_OK(call) KVMT_OK_(false, call)
+
+#define SKIP_IF(cond, reason)                                                             \
+	do {                                                                              \
+		if (cond)                                                                 \
+			kvmt::skip(reason);                                               \
+	} while (0)

@@ -1,0 +1,65 @@
+// A VM of a given type: its fd, memslots (KVM_SET_USER_MEMORY_REGION2),
+// per-VM memory attributes, guest_memfd creation and vCPUs.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "fd.hh"
+#include "kvm_uapi.hh"
+#include "vm_type.hh"
+
+namespace kvmt {
+
+class Vcpu;
+
+struct Memslot {
+	uint32_t slot;
+	uint32_t flags;
+	uint64_t gpa;
+	uint64_t size;
+	void *hva;             // userspace_addr (may be a gmem mapping)
+	int gmem_fd;           // -1 without KVM_MEM_GUEST_MEMFD
+	uint64_t gmem_offset;
+};
+
+class Vm {
+public:
+	// Creates the VM; skips the test when the kernel does not offer the type.
+	explicit Vm(const VmTypeInfo &type);
+	~Vm();
+	Vm(const Vm &) = delete;
+	Vm &operator=(const Vm &) = delete;
+
+	int fd() const { return fd_.get(); }
+	const VmTypeInfo &type() const { return *type_; }
+	// KVM_CHECK_EXTENSION on the VM fd (0 when absent).
+	long check_extension(long cap) const;
+
+	// Raw KVM_SET_USER_MEMORY_REGION2: 0 or the errno.
+	int __set_memslot(const Memslot &slot);
+	void set_memslot(const Memslot &slot);
+	void delete_memslot(uint32_t slot);
+	const std::vector<Memslot> &memslots() const { return slots_; }
+	// Host address behind a guest physical address, or nullptr.
+	void *gpa_to_hva(uint64_t gpa) const;
+
+	// Per-VM KVM_SET_MEMORY_ATTRIBUTES (legacy path): 0 or the errno.
+	int __set_memory_attributes(uint64_t gpa, uint64_t size, uint64_t attributes);
+
+	// Supported guest_memfd creation flags (KVM_CAP_GUEST_MEMFD_FLAGS; 0 before 6.18).
+	uint64_t guest_memfd_flags() const;
+	// Whether this VM can create a guest_memfd; *why when not.
+	bool supports_guest_memfd(std::string *why) const;
+
+	std::unique_ptr<Vcpu> create_vcpu(int id);
+
+private:
+	const VmTypeInfo *type_;
+	UniqueFd fd_;
+	std::vector<Memslot> slots_;
+};
+
+}  // namespace kvmt

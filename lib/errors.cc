@@ -1,0 +1,28 @@
+#include "errors.hh"
+
+#include <cerrno>
+#include <cstring>
+
+namespace kvmt {
+
+std::string errno_name(int err)
+{
+	const char *name = strerrorname_np(err);
+	return name ? name : "errno " + std::to_string(err);
+}
+
+std::string result_text(long ret, int err)
+{
+	if (ret != -1)
+		return std::to_string(ret);
+	return "-1 (" + errno_name(err) + ": " + strerror(err) + ")";
+}
+
+long sys_check(long ret, const std::string &what)
+{
+	if (ret == -1)
+		throw Error(what + ": " + errno_name(errno));
+	return ret;
+}
+
+}  // namespace kvmt

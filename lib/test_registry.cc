@@ -1,0 +1,191 @@
+// The C++ side of the harness bridge: the registry the KVMT_* macros fill at
+// static-initialization time, the body runner the harness calls in its forked
+// child, and main().
+#include <getopt.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <iostream>
+#include <map>
+
+#include "harness_glue.h"
+#include "peer.hh"
+#include "strict_mode.hh"
+#include "test.hh"
+
+namespace kvmt {
+namespace {
+
+struct FixtureDef {
+	const char *name;
+	std::vector<VariantRef> variants;
+	std::vector<const TestDef *> tests;
+};
+
+struct Registry {
+	std::vector<FixtureDef> fixtures;
+	std::vector<ProgramPreamble> preambles;
+};
+
+Registry &registry()
+{
+	static Registry r;
+	return r;
+}
+
+FixtureDef *find_fixture(const char *name)
+{
+	for (FixtureDef &f : registry().fixtures)
+		if (std::string(f.name) == name)
+			return &f;
+	return nullptr;
+}
+
+bool g_failed = false;
+
+// Options of every kselftest harness program; validated before the harness
+// so that a bad one ends with one line instead of the usage text.
+constexpr const char *kHarnessOptions = "hlF:f:V:v:t:T:r:";
+
+bool validate_options(int argc, char **argv, bool *listing)
+{
+	opterr = 0;
+	int opt;
+	bool ok = true;
+	while ((opt = getopt(argc, argv, kHarnessOptions)) != -1) {
+		if (opt == 'l' || opt == 'h')
+			*listing = true;
+		if (opt == '?') {
+			if (strchr(kHarnessOptions, optopt))
+				fprintf(stderr, "%s: option -%c needs a value (see -h)\n", argv[0], optopt);
+			else
+				fprintf(stderr, "%s: unknown option -%c (see -h)\n", argv[0],
+					isprint(optopt) ? optopt : '?');
+			ok = false;
+			break;
+		}
+	}
+	if (ok && optind < argc) {
+		fprintf(stderr, "%s: unexpected argument '%s' (see -h)\n", argv[0], argv[optind]);
+		ok = false;
+	}
+	optind = 1;
+	opterr = 1;
+	return ok;
+}
+
+}  // namespace
+
+void skip(const std::string &reason)
+{
+	throw TestSkip{reason};
+}
+
+void record_failure(const char *file, int line, const std::string &what)
+{
+	g_failed = true;
+	fprintf(stderr, "# %s:%d: %s\n", file, line, what.c_str());
+}
+
+bool test_failed()
+{
+	return g_failed;
+}
+
+void test_log(const std::string &msg)
+{
+	fprintf(stderr, "# %s\n", msg.c_str());
+}
+
+bool register_fixture(const char *fixture, std::vector<VariantRef> variants)
+{
+	if (FixtureDef *f = find_fixture(fixture)) {
+		if (!variants.empty() && f->variants.empty())
+			f->variants = std::move(variants);
+		return true;
+	}
+	registry().fixtures.push_back({fixture, std::move(variants), {}});
+	return true;
+}
+
+bool register_test(TestDef def)
+{
+	FixtureDef *f = find_fixture(def.fixture);
+	if (!f) {
+		registry().fixtures.push_back({def.fixture, {}, {}});
+		f = &registry().fixtures.back();
+	}
+	f->tests.push_back(new TestDef(std::move(def)));
+	return true;
+}
+
+bool register_preamble(ProgramPreamble fn)
+{
+	registry().preambles.push_back(fn);
+	return true;
+}
+
+static void copy_reason(char *dst, size_t len, const std::string &reason)
+{
+	// A '#' would end the TAP description early; lab parsers drop what follows.
+	std::string clean = reason;
+	for (char &c : clean)
+		if (c == '#' || c == '\n')
+			c = ' ';
+	snprintf(dst, len, "%s", clean.c_str());
+}
+
+}  // namespace kvmt
+
+extern "C" int glue_run_cxx_test(const void *cxx_test, const void *variant_data, char *reason,
+				 size_t reason_len)
+{
+	using namespace kvmt;
+	auto *test = static_cast<const TestDef *>(cxx_test);
+	try {
+		test->run(variant_data);
+	} catch (const TestSkip &s) {
+		if (strict_mode()) {
+			copy_reason(reason, reason_len, "strict mode: skip is a failure: " + s.reason);
+			return 1;
+		}
+		copy_reason(reason, reason_len, s.reason);
+		return 4;
+	} catch (const TestFailure &) {
+		return 1;
+	} catch (const std::exception &e) {
+		fprintf(stderr, "# %s\n", e.what());
+		copy_reason(reason, reason_len, e.what());
+		return 1;
+	}
+	return test_failed() ? 1 : 0;
+}
+
+int main(int argc, char **argv)
+{
+	using namespace kvmt;
+	serve_peer_if_requested();
+	setvbuf(stdout, nullptr, _IOLBF, 0);
+	bool listing = false;
+	if (!validate_options(argc, argv, &listing))
+		return 1; /* KSFT_FAIL, as the harness does for a bad option */
+
+	for (FixtureDef &f : registry().fixtures) {
+		glue_fixture *gf = glue_add_fixture(f.name);
+		for (const VariantRef &v : f.variants)
+			glue_add_variant(gf, v.name.c_str(), v.data);
+		for (const TestDef *t : f.tests)
+			glue_add_test(gf, t->name, t->timeout, t->termsig, t);
+	}
+
+	if (!listing) {
+		// The profile lines belong after "TAP version 13" and before the
+		// plan; KSFT_TAP_LEVEL tells the harness the header is printed.
+		printf("TAP version 13\n");
+		setenv("KSFT_TAP_LEVEL", "1", 1);
+		for (ProgramPreamble fn : registry().preambles)
+			fn();
+	}
+	return glue_harness_main(argc, argv);
+}

@@ -1,0 +1,170 @@
+#include "test_vm.hh"
+
+#include <cstring>
+
+#include "errors.hh"
+#include "guest_image.hh"
+#include "test.hh"
+
+extern "C" void kvmt_guest_start(kvmt::GuestFn fn, uint64_t arg0, uint64_t arg1);
+
+namespace kvmt {
+
+namespace {
+constexpr uint64_t kSystemAllocStart = 0x100000;  // nothing mapped below 1 MiB
+constexpr uint64_t kStackSize = 64 * 1024;
+constexpr uint64_t kSystemSpare = 8 * 1024 * 1024;  // tables and stacks
+
+uint64_t round_up(uint64_t v, uint64_t to)
+{
+	return (v + to - 1) / to * to;
+}
+}  // namespace
+
+// Anonymous memory at guest-physical 0, handed out page by page.
+class TestVm::SystemMemory : public PageAllocator {
+public:
+	explicit SystemMemory(Vm &vm) : vm_(vm)
+	{
+		uint64_t image = 0;
+		for (const ImageSegment &s : program_segments())
+			image += s.size;
+		uint64_t size = round_up(kSystemAllocStart + image + kSystemSpare, 2 << 20);
+		mem_ = Mapping::anonymous(size);
+		vm.set_memslot({kSystemSlot, 0, 0, size, mem_.data(), -1, 0});
+		next_ = kSystemAllocStart;
+	}
+
+	uint64_t alloc(uint64_t size)
+	{
+		size = round_up(size, kGuestPageSize);
+		if (next_ + size > mem_.size())
+			throw Error("guest system memory exhausted");
+		uint64_t gpa = next_;
+		next_ += size;
+		return gpa;
+	}
+	uint64_t alloc_page() override { return alloc(kGuestPageSize); }
+	void *page_hva(uint64_t gpa) override { return mem_.data() + gpa; }
+
+private:
+	Vm &vm_;
+	Mapping mem_;
+	uint64_t next_;
+};
+
+TestVm::TestVm(const VmTypeInfo &type) : vm_(type)
+{
+	if (type.needs_launch_flow)
+		skip(std::string("running guest code in a ") + type.name +
+		     " VM needs its launch flow, which this program does not drive");
+	system_ = std::make_unique<SystemMemory>(vm_);
+	tables_ = std::make_unique<PageTables>(*system_);
+	for (const ImageSegment &seg : program_segments()) {
+		uint64_t gpa = system_->alloc(seg.size);
+		memcpy(system_->page_hva(gpa), reinterpret_cast<const void *>(seg.vaddr), seg.size);
+		for (uint64_t off = 0; off < seg.size; off += kGuestPageSize)
+			tables_->map(seg.vaddr + off, gpa + off);
+	}
+	arch::setup_vm(vm_, *tables_);
+}
+
+TestVm::~TestVm() = default;
+
+Vcpu &TestVm::add_vcpu(GuestFn fn, uint64_t arg0, uint64_t arg1)
+{
+	uint64_t stack = system_->alloc(kStackSize);
+	map_identity(stack, kStackSize);
+	vcpus_.push_back(vm_.create_vcpu(static_cast<int>(vcpus_.size())));
+	Vcpu &v = *vcpus_.back();
+	arch::setup_vcpu(v, *tables_, reinterpret_cast<uint64_t>(&kvmt_guest_start),
+			 stack + kStackSize, reinterpret_cast<uint64_t>(fn), arg0, arg1);
+	return v;
+}
+
+void TestVm::map_identity(uint64_t gpa, uint64_t size)
+{
+	for (uint64_t off = 0; off < size; off += kGuestPageSize)
+		tables_->map(gpa + off, gpa + off);
+}
+
+void TestVm::add_gmem_slot(uint32_t slot, uint64_t gpa, uint64_t size, const GuestMemfd &gmem,
+			   uint64_t gmem_offset, void *hva)
+{
+	vm_.set_memslot({slot, 0, gpa, size, hva, gmem.fd(), gmem_offset});
+	map_identity(gpa, size);
+}
+
+void *TestVm::gva_to_hva(uint64_t gva)
+{
+	std::optional<uint64_t> gpa = tables_->translate(gva);
+	return gpa ? vm_.gpa_to_hva(*gpa) : nullptr;
+}
+
+std::string format_guest_failure(const Ucall &uc, const char *text)
+{
+	std::string s = std::string("guest assertion '") + text + "' failed";
+	if (uc.nargs) {
+		s += " (values";
+		for (uint64_t i = 0; i < uc.nargs && i < kUcallArgs; i++) {
+			char buf[32];
+			snprintf(buf, sizeof(buf), "%s 0x%llx", i ? "," : "",
+				 (unsigned long long)uc.args[i]);
+			s += buf;
+		}
+		s += ")";
+	}
+	return s;
+}
+
+static const char *guest_string(const char *p)
+{
+	return p && in_program_image(p, 1) ? p : "<unreadable>";
+}
+
+Ucall TestVm::run(Vcpu &vcpu)
+{
+	if (int err = vcpu.__run())
+		throw Error("KVM_RUN: " + errno_name(err) + " after " + vcpu.exit_reason_name());
+	std::optional<uint64_t> gva = arch::ucall_exit(vcpu);
+	if (!gva)
+		throw Error("unexpected " + vcpu.exit_reason_name() + " from vCPU " +
+			    std::to_string(vcpu.id()) + ": " + arch::describe_exit(vcpu));
+	const Ucall *p = static_cast<const Ucall *>(gva_to_hva(*gva));
+	if (!p)
+		throw Error("ucall block at unmapped guest address");
+	Ucall uc = *p;
+	if (uc.cmd == UCALL_ABORT) {
+		record_failure(guest_string(uc.file), static_cast<int>(uc.line),
+			       format_guest_failure(uc, guest_string(uc.text)));
+		throw TestFailure{};
+	}
+	return uc;
+}
+
+static std::string ucall_name(const Ucall &uc)
+{
+	if (uc.cmd == UCALL_SYNC)
+		return "GUEST_SYNC(" + std::to_string(uc.args[0]) + ")";
+	if (uc.cmd == UCALL_DONE)
+		return "GUEST_DONE";
+	return "ucall " + std::to_string(uc.cmd);
+}
+
+void TestVm::run_to_done(Vcpu &vcpu)
+{
+	Ucall uc = run(vcpu);
+	if (uc.cmd != UCALL_DONE)
+		throw Error("expected GUEST_DONE, got " + ucall_name(uc));
+}
+
+Ucall TestVm::run_to_sync(Vcpu &vcpu, uint64_t stage)
+{
+	Ucall uc = run(vcpu);
+	if (uc.cmd != UCALL_SYNC || uc.args[0] != stage)
+		throw Error("expected GUEST_SYNC(" + std::to_string(stage) + "), got " +
+			    ucall_name(uc));
+	return uc;
+}
+
+}  // namespace kvmt
