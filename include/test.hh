@@ -132,8 +132,8 @@ std::string show(const T &value)
 
 #define KVMT_CMP_(fatal, a, op, b)                                                        \
 	do {                                                                              \
-		const auto &kvmt_a_ = (a);                                                \
-		const auto &kvmt_b_ = (b);                                                \
+		const auto kvmt_a_ = (a); /* copies: (a) may refer into a temporary */ \
+		const auto kvmt_b_ = (b);                                                 \
 		KVMT_CHECK_(fatal, kvmt_a_ op kvmt_b_,                                    \
 			    std::string("expected " #a " " #op " " #b ", got ") +          \
 				    kvmt::show(kvmt_a_) + " vs " + kvmt::show(kvmt_b_));  \

@@ -1,7 +1,6 @@
 // The C++ side of the harness bridge: the registry the KVMT_* macros fill at
 // static-initialization time, the body runner the harness calls in its forked
 // child, and main().
-#include <getopt.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -10,6 +9,7 @@
 #include <map>
 
 #include "harness_glue.h"
+#include "harness_options.hh"
 #include "peer.hh"
 #include "strict_mode.hh"
 #include "test.hh"
@@ -43,37 +43,6 @@ FixtureDef *find_fixture(const char *name)
 }
 
 bool g_failed = false;
-
-// Options of every kselftest harness program; validated before the harness
-// so that a bad one ends with one line instead of the usage text.
-constexpr const char *kHarnessOptions = "hlF:f:V:v:t:T:r:";
-
-bool validate_options(int argc, char **argv, bool *listing)
-{
-	opterr = 0;
-	int opt;
-	bool ok = true;
-	while ((opt = getopt(argc, argv, kHarnessOptions)) != -1) {
-		if (opt == 'l' || opt == 'h')
-			*listing = true;
-		if (opt == '?') {
-			if (strchr(kHarnessOptions, optopt))
-				fprintf(stderr, "%s: option -%c needs a value (see -h)\n", argv[0], optopt);
-			else
-				fprintf(stderr, "%s: unknown option -%c (see -h)\n", argv[0],
-					isprint(optopt) ? optopt : '?');
-			ok = false;
-			break;
-		}
-	}
-	if (ok && optind < argc) {
-		fprintf(stderr, "%s: unexpected argument '%s' (see -h)\n", argv[0], argv[optind]);
-		ok = false;
-	}
-	optind = 1;
-	opterr = 1;
-	return ok;
-}
 
 }  // namespace
 
@@ -167,9 +136,12 @@ int main(int argc, char **argv)
 	using namespace kvmt;
 	serve_peer_if_requested();
 	setvbuf(stdout, nullptr, _IOLBF, 0);
-	bool listing = false;
-	if (!validate_options(argc, argv, &listing))
+	HarnessOptions opts;
+	std::string error;
+	if (!parse_harness_options(argc, argv, &opts, &error)) {
+		fprintf(stderr, "%s: %s\n", argv[0], error.c_str());
 		return 1; /* KSFT_FAIL, as the harness does for a bad option */
+	}
 
 	for (FixtureDef &f : registry().fixtures) {
 		glue_fixture *gf = glue_add_fixture(f.name);
@@ -179,7 +151,7 @@ int main(int argc, char **argv)
 			glue_add_test(gf, t->name, t->timeout, t->termsig, t);
 	}
 
-	if (!listing) {
+	if (!opts.listing) {
 		// The profile lines belong after "TAP version 13" and before the
 		// plan; KSFT_TAP_LEVEL tells the harness the header is printed.
 		printf("TAP version 13\n");
