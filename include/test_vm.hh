@@ -38,6 +38,14 @@ public:
 	void add_gmem_slot(uint32_t slot, uint64_t gpa, uint64_t size, const GuestMemfd &gmem,
 			   uint64_t gmem_offset, void *hva);
 
+	// One KVM_RUN. A ucall is decoded (a guest assertion fails the test);
+	// any other exit is left in vcpu.run_state() for the caller.
+	struct Step {
+		int err;       // KVM_RUN's errno (0 on success)
+		bool is_ucall;
+		Ucall ucall;
+	};
+	Step step(Vcpu &vcpu);
 	// Runs until the next ucall. A guest assertion fails the test with the
 	// guest's file, line and values; any other exit throws Error naming it.
 	Ucall run(Vcpu &vcpu);

@@ -46,6 +46,9 @@ public:
 	// Host address behind a guest physical address, or nullptr.
 	void *gpa_to_hva(uint64_t gpa) const;
 
+	// KVM_ENABLE_CAP on the VM fd: 0 or the errno.
+	int __enable_cap(uint32_t cap, uint64_t arg0);
+
 	// Per-VM KVM_SET_MEMORY_ATTRIBUTES (legacy path): 0 or the errno.
 	int __set_memory_attributes(uint64_t gpa, uint64_t size, uint64_t attributes);
 

@@ -122,24 +122,36 @@ static const char *guest_string(const char *p)
 	return p && in_program_image(p, 1) ? p : "<unreadable>";
 }
 
-Ucall TestVm::run(Vcpu &vcpu)
+TestVm::Step TestVm::step(Vcpu &vcpu)
 {
-	if (int err = vcpu.__run())
-		throw Error("KVM_RUN: " + errno_name(err) + " after " + vcpu.exit_reason_name());
+	Step st = {vcpu.__run(), false, {}};
+	if (st.err)
+		return st;
 	std::optional<uint64_t> gva = arch::ucall_exit(vcpu);
 	if (!gva)
-		throw Error("unexpected " + vcpu.exit_reason_name() + " from vCPU " +
-			    std::to_string(vcpu.id()) + ": " + arch::describe_exit(vcpu));
+		return st;
 	const Ucall *p = static_cast<const Ucall *>(gva_to_hva(*gva));
 	if (!p)
 		throw Error("ucall block at unmapped guest address");
-	Ucall uc = *p;
-	if (uc.cmd == UCALL_ABORT) {
-		record_failure(guest_string(uc.file), static_cast<int>(uc.line),
-			       format_guest_failure(uc, guest_string(uc.text)));
+	st.is_ucall = true;
+	st.ucall = *p;
+	if (st.ucall.cmd == UCALL_ABORT) {
+		record_failure(guest_string(st.ucall.file), static_cast<int>(st.ucall.line),
+			       format_guest_failure(st.ucall, guest_string(st.ucall.text)));
 		throw TestFailure{};
 	}
-	return uc;
+	return st;
+}
+
+Ucall TestVm::run(Vcpu &vcpu)
+{
+	Step st = step(vcpu);
+	if (st.err)
+		throw Error("KVM_RUN: " + errno_name(st.err) + " after " + vcpu.exit_reason_name());
+	if (!st.is_ucall)
+		throw Error("unexpected " + vcpu.exit_reason_name() + " from vCPU " +
+			    std::to_string(vcpu.id()) + ": " + arch::describe_exit(vcpu));
+	return st.ucall;
 }
 
 static std::string ucall_name(const Ucall &uc)

@@ -74,6 +74,14 @@ void *Vm::gpa_to_hva(uint64_t gpa) const
 	return nullptr;
 }
 
+int Vm::__enable_cap(uint32_t cap, uint64_t arg0)
+{
+	kvm_enable_cap req = {};
+	req.cap = cap;
+	req.args[0] = arg0;
+	return ioctl(fd(), KVM_ENABLE_CAP, &req) ? errno : 0;
+}
+
 int Vm::__set_memory_attributes(uint64_t gpa, uint64_t size, uint64_t attributes)
 {
 	kvm_memory_attributes req = {};

@@ -1,4 +1,6 @@
-// x86 VM types: bit N of KVM_CAP_VM_TYPES offers type N.
+// x86 VM types: bit N of KVM_CAP_VM_TYPES offers type N. SEV and SEV-ES
+// encrypt memory but have no guest_memfd private memory (no shared/private
+// attributes); SW_PROTECTED, SNP and TDX do.
 #include "kvm_system.hh"
 #include "kvm_uapi.hh"
 #include "vm_type.hh"
@@ -10,8 +12,8 @@ const std::vector<VmTypeInfo> &arch_vm_types()
 	static const std::vector<VmTypeInfo> types = {
 		{"default", 0, false, false},
 		{"sw_protected", 1, true, false},
-		{"sev", 2, true, true},
-		{"sev_es", 3, true, true},
+		{"sev", 2, false, true},
+		{"sev_es", 3, false, true},
 		{"snp", 4, true, true},
 		{"tdx", 5, true, true},
 	};
