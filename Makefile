@@ -45,8 +45,16 @@ KSFT_DIR := $(KSFT_CACHE)/tools/testing/selftests
 endif
 KSFT_STAMP := $(KSFT_DIR)/kselftest_harness.h
 
+# liburing is optional (the io_uring reference holder needs it); a cross
+# build finds it only when the target's liburing-dev is installed.
+ifeq ($(origin HAVE_LIBURING),undefined)
+HAVE_LIBURING := $(shell printf '\043include <liburing.h>\nint main(void) { return 0; }\n' | \
+	$(CC) -x c - -o /dev/null -luring $(if $(STATIC),-static) >/dev/null 2>&1 && echo 1)
+endif
+LDLIBS_PROG := $(if $(HAVE_LIBURING),-luring)
+
 WARNINGS := -Wall -Wextra -Werror
-COMMON_FLAGS := -O2 -g -MMD -MP -D_GNU_SOURCE $(KHDR_INCLUDES) -I$(top_srcdir)/include \
+COMMON_FLAGS := -O2 -g -MMD -MP -D_GNU_SOURCE $(if $(HAVE_LIBURING),-DHAVE_LIBURING=1) $(KHDR_INCLUDES) -I$(top_srcdir)/include \
 	-I$(top_srcdir)/$(SRCARCH) -isystem $(KSFT_DIR) -fno-omit-frame-pointer
 SAN_FLAGS := $(if $(SANITIZE),-fsanitize=$(SANITIZE) -fno-sanitize-recover=all)
 CFLAGS_HOST := $(COMMON_FLAGS) $(WARNINGS) $(SAN_FLAGS) -std=gnu11
@@ -60,11 +68,6 @@ CXXFLAGS_GUEST := $(COMMON_FLAGS) $(WARNINGS) -std=gnu++17 $(GUEST_FLAGS_$(SRCAR
 	-ffreestanding -fno-builtin -fno-stack-protector -fno-tree-vectorize \
 	-fno-tree-loop-distribute-patterns -fno-exceptions -fno-rtti -fno-sanitize=all
 LDFLAGS_PROG := -pthread $(SAN_FLAGS) $(if $(STATIC),-static)
-# liburing is optional (the io_uring reference holder needs it); a cross
-# build finds it only when the target's liburing-dev is installed.
-HAVE_LIBURING ?= $(shell echo '\#include <liburing.h>' | $(CC) -E -x c - >/dev/null 2>&1 && echo 1)
-COMMON_FLAGS += $(if $(HAVE_LIBURING),-DHAVE_LIBURING=1)
-LDLIBS_PROG := $(if $(HAVE_LIBURING),-luring)
 
 LIB_SRCS := $(wildcard lib/*.cc) $(wildcard $(SRCARCH)/lib/*.cc)
 LIB_GUEST_SRCS := $(wildcard lib/guest/*.cc) $(wildcard $(SRCARCH)/lib/guest/*.cc)
@@ -95,19 +98,26 @@ $(KSFT_CACHE)/tools/testing/selftests/kselftest_harness.h:
 
 ksft-headers: $(KSFT_STAMP)
 
-$(OUTPUT)/obj/%.guest.o: %.cc | $(KSFT_STAMP)
+# Objects are rebuilt when the flags change (SANITIZE, HAVE_LIBURING, ...).
+FLAGS_STAMP := $(OUTPUT)/.flags
+FLAGS_NOW := $(CXX) $(CXXFLAGS_HOST) | $(CXXFLAGS_GUEST) | $(LDFLAGS_PROG) $(LDLIBS_PROG)
+ifneq ($(FLAGS_NOW),$(shell cat $(FLAGS_STAMP) 2>/dev/null))
+$(shell mkdir -p $(OUTPUT) && echo '$(FLAGS_NOW)' > $(FLAGS_STAMP))
+endif
+
+$(OUTPUT)/obj/%.guest.o: %.cc $(FLAGS_STAMP) | $(KSFT_STAMP)
 	@mkdir -p $(dir $@)
 	$(CXX) $(CXXFLAGS_GUEST) -c $< -o $@
 
-$(OUTPUT)/obj/%_guest.o: %_guest.cc | $(KSFT_STAMP)
+$(OUTPUT)/obj/%_guest.o: %_guest.cc $(FLAGS_STAMP) | $(KSFT_STAMP)
 	@mkdir -p $(dir $@)
 	$(CXX) $(CXXFLAGS_GUEST) -c $< -o $@
 
-$(OUTPUT)/obj/%.o: %.cc | $(KSFT_STAMP)
+$(OUTPUT)/obj/%.o: %.cc $(FLAGS_STAMP) | $(KSFT_STAMP)
 	@mkdir -p $(dir $@)
 	$(CXX) $(CXXFLAGS_HOST) -c $< -o $@
 
-$(OUTPUT)/obj/%.o: %.c | $(KSFT_STAMP)
+$(OUTPUT)/obj/%.o: %.c $(FLAGS_STAMP) | $(KSFT_STAMP)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_HOST) -c $< -o $@
 

@@ -5,6 +5,8 @@
 #include <cstdint>
 #include <string>
 
+#include "vm_type.hh"
+
 namespace kvmt {
 
 enum class AttributesFamily {
@@ -22,6 +24,10 @@ struct Profile {
 	std::string family_evidence;    // which VM type and answer decided it
 	std::string module_parameters;  // vm_memory_attributes / gmem_in_place_conversion
 };
+
+// Rules 2 and 3 of the spec's section 2 on a scratch guest_memfd of a VM of
+// this type (which must have private memory); *evidence says what answered.
+AttributesFamily probe_attributes_family(const VmTypeInfo &type, std::string *evidence);
 
 // Needs /dev/kvm; a VM type that cannot be probed counts as offering nothing.
 Profile detect_profile();

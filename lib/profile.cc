@@ -40,7 +40,7 @@ static std::string read_parameter(const std::string &name)
 }
 
 // Rules 2 and 3 of the spec's section 2, on one VM type with private memory.
-static AttributesFamily probe_family(const VmTypeInfo &type, std::string *evidence)
+AttributesFamily probe_attributes_family(const VmTypeInfo &type, std::string *evidence)
 {
 	Vm vm(type);
 	int fd = __create_guest_memfd(vm.fd(), kProbeSize, 0);
@@ -79,7 +79,7 @@ Profile detect_profile()
 		if (!t.private_memory || !vm_type_offered(t, &why))
 			continue;
 		try {
-			p.family = probe_family(t, &p.family_evidence);
+			p.family = probe_attributes_family(t, &p.family_evidence);
 		} catch (const std::exception &e) {
 			p.family_evidence = std::string(t.name) + ": " + e.what();
 		} catch (const TestSkip &s) {

@@ -17,6 +17,7 @@
 
 #include "guest_access.hh"
 #include "guest_memfd.hh"
+#include "pagemap.hh"
 #include "pattern.hh"
 #include "peer.hh"
 #include "profile.hh"
@@ -345,6 +346,19 @@ KVMT_TEST_F(shared, punch_whole_file_and_eof)
 	expect_pattern(f.map.data(), 0, kSize, kSeedA);
 	f.gmem.punch_hole(0, kSize);
 	expect_zero(f.map.data(), 0, kSize);
+}
+
+KVMT_TEST_F(shared, two_mappings_share_the_frame)
+{
+	// The in-place proof of the conversion tests rests on pagemap: two
+	// mappings of one gmem page must show one PFN, a different page another.
+	fill_pattern(f.map.data(), 0, 2 * kPage, kSeedA);
+	Mapping again = f.gmem.map();
+	std::optional<uint64_t> a = pfn_of(f.map.data()), b = pfn_of(again.data());
+	std::optional<uint64_t> other = pfn_of(f.map.data() + kPage);
+	ASSERT_TRUE(a && b && other);
+	ASSERT_EQ(*a, *b);
+	ASSERT_NE(*a, *other);
 }
 
 void peer_sees_host_data(SharedGmem &f, Peer::Kind kind)

@@ -1,0 +1,773 @@
+// In-place shared/private conversion of guest_memfd (KVM_SET_MEMORY_ATTRIBUTES2
+// on the gmem fd), checked against the contract table for every VM type.
+//
+// Fixtures (a variant per known VM type):
+//   validation  error paths in the documented order; ENOTTY when the mode is off
+//   conv        round trips, precision, before-allocation, truncation, other processes
+//   held        conversions refused while a page is referenced (one test per holder)
+//   content     one test per direction x content mode, as the contract table says
+//   guest       a guest on the converted pages; the same page on both sides (PFN)
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <optional>
+#include <thread>
+
+#include "conversion_contract.hh"
+#include "guest_access.hh"
+#include "guest_memfd.hh"
+#include "page_holder.hh"
+#include "page_state.hh"
+#include "pagemap.hh"
+#include "pattern.hh"
+#include "peer.hh"
+#include "profile.hh"
+#include "sigbus.hh"
+#include "test.hh"
+#include "test_vm.hh"
+#include "vm.hh"
+
+using namespace kvmt;
+
+KVMT_KVM_PROGRAM();
+
+namespace {
+
+constexpr uint64_t kPage = 4096;
+constexpr uint64_t kPages = 1024;  // 4 MiB: two 2 MiB blocks
+constexpr uint64_t kSize = kPages * kPage;
+constexpr uint64_t kMmap = GUEST_MEMFD_FLAG_MMAP;
+constexpr uint64_t kInitShared = GUEST_MEMFD_FLAG_INIT_SHARED;
+constexpr uint64_t kPrivate = KVM_MEMORY_ATTRIBUTE_PRIVATE;
+constexpr uint64_t kSeedA = 0x5eed, kSeedB = 0xb00c;
+constexpr uint32_t kGmemSlot = 1;
+
+std::string hex(uint64_t v)
+{
+	char buf[32];
+	snprintf(buf, sizeof(buf), "0x%llx", (unsigned long long)v);
+	return buf;
+}
+
+std::string result_text(const AttributesResult &r)
+{
+	return r.err ? errno_name(r.err) + " (error_offset " + hex(r.error_offset) + ")" : "0";
+}
+
+// The family of the running kernel, from a VM type with private memory.
+AttributesFamily kernel_family(std::string *evidence)
+{
+	for (const VmTypeInfo &t : arch_vm_types()) {
+		std::string why;
+		if (t.private_memory && vm_type_offered(t, &why))
+			return probe_attributes_family(t, evidence);
+	}
+	*evidence = "no VM type with private memory offered";
+	return AttributesFamily::None;
+}
+
+void require_private_memory(const VmTypeInfo &type)
+{
+	if (!type.private_memory)
+		skip(std::string("VM type ") + type.name +
+		     " has no private memory (its conversions are refused: validation.default_vm_einval)");
+}
+
+// An in-place guest_memfd of a VM with private memory, per-gmem attributes on.
+struct InPlace {
+	std::unique_ptr<Vm> vm;
+	std::unique_ptr<TestVm> tvm;  // when guest code can run in this VM type
+	std::optional<GuestMemfd> gmem;
+	Mapping map;
+	AttributesFamily family = AttributesFamily::None;
+	std::string type;
+
+	InPlace(const VmTypeVariant &v, uint64_t flags, bool with_guest)
+	{
+		type = v.type->name;
+		if (with_guest && !v.type->needs_launch_flow)
+			tvm = std::make_unique<TestVm>(*v.type);
+		else
+			vm = std::make_unique<Vm>(*v.type);
+		require_private_memory(*v.type);
+		require_guest_memfd(the_vm(), flags);
+		gmem.emplace(the_vm(), kSize, flags);
+		AttributesResult probe = gmem->set_attributes(0, 0, kPrivate);
+		if (probe.err == ENOTTY)
+			skip(std::string("per-gmem attributes off: KVM_SET_MEMORY_ATTRIBUTES2 on a ") +
+			     type + " guest_memfd answers ENOTTY");
+		ASSERT_EQ(errno_name(probe.err), errno_name(EINVAL));
+		std::string evidence;
+		family = probe_attributes_family(*v.type, &evidence);
+		map = gmem->map();
+		if (tvm)
+			tvm->add_gmem_slot(kGmemSlot, kTestGpaBase, kSize, *gmem, 0, map.data());
+	}
+
+	Vm &the_vm() { return tvm ? tvm->vm() : *vm; }
+	uint8_t *page(uint64_t i) { return map.data() + i * kPage; }
+
+	AttributesResult convert(uint64_t first, uint64_t count, uint64_t attrs, uint64_t flags = 0)
+	{
+		AttributesResult r;
+		// Transient kernel references can refuse a conversion: the contract says retry.
+		for (int tries = 0; tries < 10; tries++) {
+			r = gmem->set_attributes(first * kPage, count * kPage, attrs, flags);
+			if (r.err != EAGAIN)
+				break;
+			usleep(1000);
+		}
+		return r;
+	}
+	void to(PageState s, uint64_t first, uint64_t count, uint64_t flags = 0)
+	{
+		AttributesResult r = convert(first, count, s == PageState::Private ? kPrivate : 0, flags);
+		if (r.err)
+			record_failure(__FILE__, __LINE__,
+				       std::string("converting pages ") + std::to_string(first) + "+" +
+					       std::to_string(count) + " to " + page_state_name(s) +
+					       " failed: " + result_text(r));
+		ASSERT_EQ(r.err, 0);
+	}
+	void expect_state(uint64_t first, uint64_t count, PageState s)
+	{
+		int64_t bad = first_state_mismatch(map.data(), first, count, s);
+		if (bad >= 0)
+			record_failure(__FILE__, __LINE__,
+				       "page " + std::to_string(bad) + " is not " + page_state_name(s));
+		ASSERT_EQ(bad, -1);
+	}
+	void expect_pattern(uint64_t first, uint64_t count, uint64_t seed)
+	{
+		int64_t bad = find_pattern_mismatch(page(first), first * kPage, count * kPage, seed);
+		if (bad >= 0)
+			record_failure(__FILE__, __LINE__,
+				       "byte at offset " + hex(first * kPage + bad) + " is " +
+					       hex(page(first)[bad]) + ", expected " +
+					       hex(pattern_byte(seed, first * kPage + bad)));
+		ASSERT_EQ(bad, -1);
+	}
+	void expect_zero(uint64_t first, uint64_t count)
+	{
+		int64_t bad = find_nonzero(page(first), count * kPage);
+		if (bad >= 0)
+			record_failure(__FILE__, __LINE__,
+				       "byte at offset " + hex(first * kPage + bad) + " is " +
+					       hex(page(first)[bad]) + ", expected 0");
+		ASSERT_EQ(bad, -1);
+	}
+	// Shared pages that held pattern(seed) before a round trip through private.
+	void expect_content(uint64_t first, uint64_t count, Content c, uint64_t seed)
+	{
+		test_log(std::string("contract: contents ") + content_name(c));
+		if (c == Content::Preserved)
+			expect_pattern(first, count, seed);
+		else if (c == Content::Zeroed)
+			expect_zero(first, count);
+		else if (c == Content::Scrambled)
+			expect_scrambled(first, count, seed);
+	}
+	// Every page lost the pattern and is not simply zero (random bytes).
+	void expect_scrambled(uint64_t first, uint64_t count, uint64_t seed)
+	{
+		for (uint64_t i = first; i < first + count; i++) {
+			bool same = find_pattern_mismatch(page(i), i * kPage, kPage, seed) < 0;
+			bool zero = find_nonzero(page(i), kPage) < 0;
+			EXPECT_FALSE(same);
+			EXPECT_FALSE(zero);
+		}
+	}
+	// What a plain (flags 0) round trip leaves, per the contract.
+	Content round_trip_content()
+	{
+		Content to_priv = contract_cell(type, Direction::ToPrivate, ContentMode::Unspecified,
+						LaunchPhase::BeforeFinalize, family).content;
+		Content to_shared = contract_cell(type, Direction::ToShared, ContentMode::Unspecified,
+						  LaunchPhase::BeforeFinalize, family).content;
+		if (to_priv == Content::Preserved && to_shared == Content::Preserved)
+			return Content::Preserved;
+		if (to_priv == Content::Scrambled || to_shared == Content::Scrambled)
+			return Content::Scrambled;
+		return Content::Unspecified;
+	}
+};
+
+// ------------------------------------------------------------ validation
+
+struct Validation {
+	Vm vm;
+	explicit Validation(const VmTypeVariant &v) : vm(*v.type) {}
+};
+
+KVMT_FIXTURE(validation, Validation, VmTypeVariant, vm_type_variants());
+
+KVMT_TEST_F(validation, enotty_when_in_place_off)
+{
+	std::string evidence;
+	if (kernel_family(&evidence) != AttributesFamily::None)
+		skip("per-gmem attributes are on [" + evidence + "]");
+	uint64_t flags = f.vm.guest_memfd_flags() & kMmap;
+	require_guest_memfd(f.vm, flags);
+	GuestMemfd gmem(f.vm, kSize, flags);
+	for (uint64_t attrs : {kPrivate, (uint64_t)0}) {
+		AttributesResult r = gmem.set_attributes(0, kPage, attrs);
+		EXPECT_EQ(errno_name(r.err), errno_name(ENOTTY));
+	}
+	// Even a request that is invalid in every other way.
+	AttributesResult r = gmem.set_attributes(1, 0, ~0ULL, ~0ULL);
+	EXPECT_EQ(errno_name(r.err), errno_name(ENOTTY));
+}
+
+KVMT_TEST_F(validation, default_vm_einval)
+{
+	if (v.type->private_memory)
+		skip(std::string("VM type ") + v.name + " has private memory");
+	std::string evidence;
+	if (kernel_family(&evidence) == AttributesFamily::None)
+		skip("per-gmem attributes not offered [" + evidence + "]");
+	require_guest_memfd(f.vm, kMmap | kInitShared);
+	GuestMemfd gmem(f.vm, kSize, kMmap | kInitShared);
+	Mapping map = gmem.map();
+	fill_pattern(map.data(), 0, kSize, kSeedA);
+	for (uint64_t attrs : {kPrivate, (uint64_t)0}) {
+		AttributesResult r = gmem.set_attributes(0, kPage, attrs);
+		EXPECT_EQ(errno_name(r.err), errno_name(EINVAL));
+	}
+	EXPECT_EQ(first_state_mismatch(map.data(), 0, kPages, PageState::Shared), -1);
+	EXPECT_EQ(find_pattern_mismatch(map.data(), 0, kSize, kSeedA), -1);
+}
+
+// A request the kernel must refuse with err, leaving every page shared and intact.
+void expect_refused(InPlace &g, gmem_attributes2 req, int err, const std::string &what)
+{
+	AttributesResult r = g.gmem->__set_attributes(&req);
+	if (r.err != err)
+		record_failure(__FILE__, __LINE__,
+			       what + ": expected " + errno_name(err) + ", got " + result_text(r));
+	EXPECT_EQ(errno_name(r.err), errno_name(err));
+	g.expect_state(0, kPages, PageState::Shared);
+	g.expect_pattern(0, kPages, kSeedA);
+}
+
+gmem_attributes2 request(uint64_t offset, uint64_t size, uint64_t attrs = kPrivate)
+{
+	gmem_attributes2 req = {};
+	req.offset = offset;
+	req.size = size;
+	req.attributes = attrs;
+	return req;
+}
+
+struct ValidationCase {
+	const char *name;
+	void (*run)(InPlace &g);
+};
+
+const ValidationCase kValidationCases[] = {
+	{"bad_pointer_efault",
+	 [](InPlace &g) {
+		 errno = 0;
+		 EXPECT_TRUE(ioctl(g.gmem->fd(), kSetMemoryAttributes2, (void *)8) == -1);
+		 EXPECT_EQ(errno_name(errno), errno_name(EFAULT));
+		 g.expect_state(0, kPages, PageState::Shared);
+	 }},
+	{"flags_not_accepted_einval",
+	 [](InPlace &g) {
+		 // Applied family: any flag. Content-mode family: both modes, or an unknown bit.
+		 std::vector<uint64_t> bad = {kContentZero | kContentPreserve, 1ULL << 2, 1ULL << 63};
+		 if (g.family == AttributesFamily::Applied)
+			 bad = {kContentZero, kContentPreserve, 1ULL << 2, 1ULL << 63};
+		 for (uint64_t flags : bad) {
+			 gmem_attributes2 req = request(0, kPage, 0);
+			 req.flags = flags;
+			 expect_refused(g, req, EINVAL, "flags " + hex(flags));
+		 }
+	 }},
+	{"reserved_nonzero_einval",
+	 [](InPlace &g) {
+		 for (int i = 0; i < 11; i++) {
+			 gmem_attributes2 req = request(0, kPage);
+			 req.reserved[i] = 1;
+			 expect_refused(g, req, EINVAL, "reserved[" + std::to_string(i) + "] = 1");
+		 }
+	 }},
+	{"unknown_attributes_einval",
+	 [](InPlace &g) {
+		 for (int bit = 0; bit < 64; bit++)
+			 if ((1ULL << bit) != kPrivate)
+				 expect_refused(g, request(0, kPage, 1ULL << bit), EINVAL,
+						"attribute bit " + std::to_string(bit));
+	 }},
+	{"size_zero_einval",
+	 [](InPlace &g) { expect_refused(g, request(0, 0), EINVAL, "size 0"); }},
+	{"overflow_einval",
+	 [](InPlace &g) {
+		 expect_refused(g, request(-kPage, 2 * kPage), EINVAL, "offset + size wraps");
+		 expect_refused(g, request(kPage, -kPage), EINVAL, "size wraps");
+	 }},
+	{"unaligned_offset_einval",
+	 [](InPlace &g) {
+		 for (uint64_t off : {(uint64_t)1, kPage / 2, kPage + 8})
+			 expect_refused(g, request(off, kPage), EINVAL, "offset " + hex(off));
+	 }},
+	{"unaligned_size_einval",
+	 [](InPlace &g) {
+		 for (uint64_t size : {(uint64_t)1, kPage - 1, kPage + 1})
+			 expect_refused(g, request(0, size), EINVAL, "size " + hex(size));
+	 }},
+	{"beyond_file_size_einval",
+	 [](InPlace &g) {
+		 expect_refused(g, request(kSize, kPage), EINVAL, "starts at the end");
+		 expect_refused(g, request(kSize - kPage, 2 * kPage), EINVAL, "straddles the end");
+		 expect_refused(g, request(0, kSize + kPage), EINVAL, "longer than the file");
+	 }},
+};
+
+[[maybe_unused]] const bool kValidationRegistered = [] {
+	for (const ValidationCase &c : kValidationCases)
+		register_test({"validation", c.name, kDefaultTestTimeout, -1, [&c](const void *data) {
+				       InPlace g(*static_cast<const VmTypeVariant *>(data),
+						 kMmap | kInitShared, false);
+				       fill_pattern(g.map.data(), 0, kSize, kSeedA);
+				       c.run(g);
+			       }});
+	return true;
+}();
+
+// ------------------------------------------------------------ conv
+
+struct Conv : InPlace {
+	explicit Conv(const VmTypeVariant &v) : InPlace(v, kMmap | kInitShared, false) {}
+};
+
+KVMT_FIXTURE(conv, Conv, VmTypeVariant, vm_type_variants());
+
+KVMT_TEST_F(conv, init_shared_round_trip)
+{
+	f.expect_state(0, kPages, PageState::Shared);
+	fill_pattern(f.map.data(), 0, kSize, kSeedA);
+	f.to(PageState::Private, 0, kPages);
+	f.expect_state(0, kPages, PageState::Private);
+	f.to(PageState::Shared, 0, kPages);
+	f.expect_state(0, kPages, PageState::Shared);
+	f.expect_content(0, kPages, f.round_trip_content(), kSeedA);
+}
+
+KVMT_TEST_F(conv, init_private_round_trip)
+{
+	InPlace p(v, kMmap, false);
+	p.expect_state(0, kPages, PageState::Private);
+	p.to(PageState::Shared, 0, kPages);
+	p.expect_state(0, kPages, PageState::Shared);
+	p.expect_zero(0, kPages);  // never allocated: the first allocation zeroes
+	fill_pattern(p.map.data(), 0, kSize, kSeedA);
+	p.to(PageState::Private, 0, kPages);
+	p.expect_state(0, kPages, PageState::Private);
+	p.to(PageState::Shared, 0, kPages);
+	p.expect_content(0, kPages, p.round_trip_content(), kSeedA);
+}
+
+struct Range {
+	const char *name;
+	uint64_t first, count;
+};
+
+// Page 512 starts the second 2 MiB block.
+const Range kPrecisionRanges[] = {
+	{"precision_first_page", 0, 1},
+	{"precision_last_page", kPages - 1, 1},
+	{"precision_one_middle_page", 517, 1},
+	{"precision_two_pages", 3, 2},
+	{"precision_straddling_2m", 510, 4},
+	{"precision_whole_2m_block", 512, 512},
+	{"precision_2m_minus_one_page", 1, 511},
+};
+
+void check_precision(Conv &f, const Range &r)
+{
+	fill_pattern(f.map.data(), 0, kSize, kSeedA);
+	f.to(PageState::Private, r.first, r.count);
+	f.expect_state(0, r.first, PageState::Shared);
+	f.expect_state(r.first, r.count, PageState::Private);
+	f.expect_state(r.first + r.count, kPages - r.first - r.count, PageState::Shared);
+	f.expect_pattern(0, r.first, kSeedA);
+	f.expect_pattern(r.first + r.count, kPages - r.first - r.count, kSeedA);
+	f.to(PageState::Shared, r.first, r.count);
+	f.expect_state(0, kPages, PageState::Shared);
+	f.expect_content(r.first, r.count, f.round_trip_content(), kSeedA);
+}
+
+[[maybe_unused]] const bool kPrecisionRegistered = [] {
+	for (const Range &r : kPrecisionRanges)
+		register_test({"conv", r.name, kDefaultTestTimeout, -1, [&r](const void *data) {
+				       Conv f(*static_cast<const VmTypeVariant *>(data));
+				       check_precision(f, r);
+			       }});
+	return true;
+}();
+
+KVMT_TEST_F(conv, before_allocation_to_private)
+{
+	f.to(PageState::Private, 10, 20);
+	f.expect_state(10, 20, PageState::Private);
+	f.expect_state(0, 10, PageState::Shared);
+	f.to(PageState::Shared, 10, 20);
+	f.expect_zero(0, 40);
+}
+
+KVMT_TEST_F(conv, before_allocation_to_shared)
+{
+	InPlace p(v, kMmap, false);
+	p.to(PageState::Shared, 10, 20);
+	p.expect_state(10, 20, PageState::Shared);
+	p.expect_state(0, 10, PageState::Private);
+	p.expect_state(30, 10, PageState::Private);
+	p.expect_zero(10, 20);
+	fill_pattern(p.page(10), 10 * kPage, 20 * kPage, kSeedA);
+	p.expect_pattern(10, 20, kSeedA);
+}
+
+KVMT_TEST_F(conv, mixed_allocated_and_unallocated)
+{
+	for (uint64_t i = 0; i < 64; i += 2)
+		fill_pattern(f.page(i), i * kPage, kPage, kSeedA);
+	f.to(PageState::Private, 0, 64);
+	f.expect_state(0, 64, PageState::Private);
+	f.to(PageState::Shared, 0, 64);
+	for (uint64_t i = 0; i < 64; i += 2) {
+		f.expect_content(i, 1, f.round_trip_content(), kSeedA);
+		f.expect_zero(i + 1, 1);
+	}
+}
+
+KVMT_TEST_F(conv, no_op_conversions_succeed)
+{
+	fill_pattern(f.map.data(), 0, kSize, kSeedA);
+	f.to(PageState::Shared, 0, kPages);  // already shared
+	f.expect_pattern(0, kPages, kSeedA);
+	f.to(PageState::Private, 100, 8);
+	f.to(PageState::Private, 100, 8);  // already private
+	f.to(PageState::Private, 96, 16);  // partly private
+	f.expect_state(96, 16, PageState::Private);
+	f.expect_state(0, 96, PageState::Shared);
+	f.expect_pattern(0, 96, kSeedA);
+}
+
+KVMT_TEST_F(conv, punch_shared_stays_shared)
+{
+	fill_pattern(f.map.data(), 0, kSize, kSeedA);
+	f.gmem->punch_hole(5 * kPage, 3 * kPage);
+	f.expect_state(0, kPages, PageState::Shared);
+	f.expect_zero(5, 3);
+	f.expect_pattern(0, 5, kSeedA);
+	f.expect_pattern(8, kPages - 8, kSeedA);
+}
+
+KVMT_TEST_F(conv, punch_private_stays_private)
+{
+	fill_pattern(f.map.data(), 0, kSize, kSeedA);
+	f.to(PageState::Private, 5, 3);
+	f.gmem->punch_hole(5 * kPage, 3 * kPage);
+	f.expect_state(5, 3, PageState::Private);
+	f.to(PageState::Shared, 5, 3);
+	f.expect_zero(5, 3);  // the punch freed the pages: fresh ones are zero
+	f.expect_pattern(0, 5, kSeedA);
+}
+
+KVMT_TEST_F(conv, punch_then_convert)
+{
+	fill_pattern(f.map.data(), 0, kSize, kSeedA);
+	f.gmem->punch_hole(0, 16 * kPage);
+	f.to(PageState::Private, 0, 16);
+	f.expect_state(0, 16, PageState::Private);
+	f.to(PageState::Shared, 0, 16);
+	f.expect_zero(0, 16);
+	f.expect_pattern(16, kPages - 16, kSeedA);
+}
+
+void peer_loses_and_regains_access(Conv &f, Peer::Kind kind)
+{
+	test_log(std::string("peer: ") + Peer::kind_name(kind));
+	fill_pattern(f.map.data(), 0, kSize, kSeedA);
+	Peer peer(kind, f.gmem->fd());
+	ASSERT_EQ(peer.map(kSize).err, 0);
+	PeerReply seen = peer.check(0, kSize, kSeedA);
+	ASSERT_EQ(seen.sigbus_pages + seen.mismatches, 0u);
+	f.to(PageState::Private, 8, 8);
+	EXPECT_EQ(peer.probe(8 * kPage, 8 * kPage, Access::Read).sigbus_pages, 8u);
+	EXPECT_EQ(peer.probe(8 * kPage, 8 * kPage, Access::Write).sigbus_pages, 8u);
+	EXPECT_EQ(peer.probe(0, 8 * kPage, Access::Read).sigbus_pages, 0u);
+	f.to(PageState::Shared, 8, 8);
+	EXPECT_EQ(peer.probe(8 * kPage, 8 * kPage, Access::Read).sigbus_pages, 0u);
+	if (f.round_trip_content() == Content::Preserved) {
+		seen = peer.check(8 * kPage, 8 * kPage, kSeedA);
+		EXPECT_EQ(seen.mismatches, 0u);
+	}
+	ASSERT_EQ(peer.finish(), 0);
+}
+
+KVMT_TEST_F(conv, forked_child_sigbus_after_conversion)
+{
+	peer_loses_and_regains_access(f, Peer::Kind::ForkedChild);
+}
+
+KVMT_TEST_F(conv, scm_rights_process_sigbus_after_conversion)
+{
+	peer_loses_and_regains_access(f, Peer::Kind::Unrelated);
+}
+
+KVMT_TEST_F(conv, pfn_unchanged_by_round_trip)
+{
+	fill_pattern(f.map.data(), 0, kSize, kSeedA);
+	std::optional<uint64_t> before = pfn_of(f.page(7));
+	ASSERT_TRUE(before.has_value());
+	f.to(PageState::Private, 7, 1);
+	f.to(PageState::Shared, 7, 1);
+	f.expect_content(7, 1, f.round_trip_content(), kSeedA);
+	std::optional<uint64_t> after = pfn_of(f.page(7));
+	ASSERT_TRUE(after.has_value());
+	ASSERT_EQ(*before, *after);
+}
+
+// ------------------------------------------------------------ held
+
+constexpr uint64_t kHeldRange = 16, kHeldPage = 7;
+
+void conversion_refused_while_held(HolderKind kind, const VmTypeVariant &v)
+{
+	InPlace g(v, kMmap | kInitShared, false);
+	test_log(std::string("holder: ") + holder_name(kind));
+	fill_pattern(g.map.data(), 0, kSize, kSeedA);
+	std::unique_ptr<PageHolder> holder = PageHolder::take(kind, g.page(kHeldPage), kPage);
+
+	AttributesResult bulk = g.convert(0, kHeldRange, kPrivate);
+	EXPECT_EQ(errno_name(bulk.err), errno_name(EAGAIN));
+	EXPECT_EQ(bulk.error_offset, kHeldPage * kPage);
+	// Refused means refused: no page of the range changed state.
+	g.expect_state(0, kHeldRange, PageState::Shared);
+	g.expect_pattern(0, kHeldRange, kSeedA);
+
+	for (uint64_t i = 0; i < kHeldRange; i++) {
+		AttributesResult r = g.convert(i, 1, kPrivate);
+		if (i == kHeldPage) {
+			EXPECT_EQ(errno_name(r.err), errno_name(EAGAIN));
+			EXPECT_EQ(r.error_offset, kHeldPage * kPage);
+		} else {
+			EXPECT_EQ(errno_name(r.err), errno_name(0));
+		}
+	}
+	g.expect_state(kHeldPage, 1, PageState::Shared);
+	g.expect_pattern(kHeldPage, 1, kSeedA);
+
+	holder->release();
+	g.to(PageState::Private, 0, kHeldRange);
+	g.expect_state(0, kHeldRange, PageState::Private);
+	g.to(PageState::Shared, 0, kHeldRange);
+	g.expect_content(0, kHeldRange, g.round_trip_content(), kSeedA);
+}
+
+// Runs here too: the holder keeps the old page through a punch.
+void holder_keeps_page_through_punch(HolderKind kind, const VmTypeVariant &v)
+{
+	Vm vm(*v.type);
+	require_guest_memfd(vm, kMmap | kInitShared);
+	GuestMemfd gmem(vm, kSize, kMmap | kInitShared);
+	Mapping map = gmem.map();
+	fill_pattern(map.data(), 0, 4 * kPage, kSeedA);
+	std::unique_ptr<PageHolder> holder = PageHolder::take(kind, map.data() + kPage, kPage);
+	gmem.punch_hole(kPage, kPage);
+	ASSERT_EQ(find_nonzero(map.data() + kPage, kPage), -1);
+	std::vector<uint8_t> held = holder->contents();
+	ASSERT_EQ(find_pattern_mismatch(held.data(), kPage, kPage, kSeedA), -1);
+}
+
+[[maybe_unused]] const bool kHeldRegistered = [] {
+	register_fixture("held", erase_variants(conv_variants()));
+	for (HolderKind kind : kHolderKinds) {
+		// Names live as long as the program.
+		const char *blocks = strdup((std::string(holder_name(kind)) + "_blocks_to_private").c_str());
+		const char *keeps = strdup((std::string(holder_name(kind)) + "_keeps_page_through_punch").c_str());
+		register_test({"held", blocks, 60, -1, [kind](const void *data) {
+				       conversion_refused_while_held(
+					       kind, *static_cast<const VmTypeVariant *>(data));
+			       }});
+		register_test({"held", keeps, kDefaultTestTimeout, -1, [kind](const void *data) {
+				       holder_keeps_page_through_punch(
+					       kind, *static_cast<const VmTypeVariant *>(data));
+			       }});
+	}
+	return true;
+}();
+
+// ------------------------------------------------------------ content / guest
+
+struct GuestInPlace : InPlace {
+	explicit GuestInPlace(const VmTypeVariant &v) : InPlace(v, kMmap | kInitShared, true) {}
+
+	void require_guest()
+	{
+		if (!tvm)
+			skip(std::string("reading private memory needs guest code, and a ") + type +
+			     " VM needs its launch flow to run it");
+	}
+	GuestAccessPlan &plan() { return tvm->guest_global(guest_access_plans[0]); }
+	// One guest round over pages [0, count): check against expect, then write.
+	void guest_round(uint64_t count, uint64_t expect, uint64_t expect_seed, uint64_t write_seed)
+	{
+		require_guest();
+		if (!vcpu)
+			vcpu = &tvm->add_vcpu(guest_access_rounds, 0);
+		plan() = {kTestGpaBase, count * kPage, 0, expect, expect_seed, 0, write_seed};
+		tvm->run_to_sync(*vcpu, 0);
+	}
+	Vcpu *vcpu = nullptr;
+};
+
+constexpr uint64_t kContentPages = 8;
+
+// Contents the next reader must see after converting kContentPages pages in
+// direction d with mode m, following the contract cell.
+void check_content_cell(GuestInPlace &g, Direction d, ContentMode m)
+{
+	ContractCell cell = contract_cell(g.type, d, m, LaunchPhase::BeforeFinalize, g.family);
+	test_log(std::string("contract: ") + g.type + " " + direction_name(d) + " " + mode_name(m) +
+		 " " + phase_name(LaunchPhase::BeforeFinalize) + " [" + family_name(g.family) +
+		 "]: " + describe_cell(cell));
+	if (!cell.offered)
+		skip(std::string("content mode ") + mode_name(m) + " is in no revision of the UAPI");
+	bool to_private = d == Direction::ToPrivate;
+	uint64_t seed = kSeedA;
+	if (to_private) {
+		fill_pattern(g.map.data(), 0, kContentPages * kPage, seed);
+	} else {
+		g.to(PageState::Private, 0, kContentPages);
+		seed = kSeedB;
+		g.guest_round(kContentPages, kExpectNothing, 0, seed);  // private contents
+	}
+	AttributesResult r = g.convert(0, kContentPages, to_private ? kPrivate : 0,
+				       content_mode_flags(m));
+	EXPECT_EQ(errno_name(r.err), errno_name(cell.err));
+	PageState before = to_private ? PageState::Shared : PageState::Private;
+	if (r.err) {
+		if (cell.err == EOPNOTSUPP)
+			EXPECT_EQ(r.error_offset, 0u);
+		g.expect_state(0, kContentPages, before);
+		if (to_private)
+			g.expect_pattern(0, kContentPages, seed);
+		return;
+	}
+	g.expect_state(0, kContentPages, to_private ? PageState::Private : PageState::Shared);
+	if (!to_private) {
+		g.expect_content(0, kContentPages, cell.content, seed);
+		return;
+	}
+	if (cell.content == Content::Preserved)
+		g.guest_round(kContentPages, kExpectPattern, seed, 0);  // the guest reads what the host wrote
+	else if (cell.content == Content::Zeroed)
+		g.guest_round(kContentPages, kExpectZero, 0, 0);
+	else if (cell.content == Content::Scrambled) {
+		// Back with PRESERVE (offered wherever scrambling is): the host sees the scramble.
+		g.to(PageState::Shared, 0, kContentPages, kContentPreserve);
+		g.expect_scrambled(0, kContentPages, seed);
+	}
+}
+
+KVMT_FIXTURE(content, GuestInPlace, VmTypeVariant, vm_type_variants());
+
+[[maybe_unused]] const bool kContentRegistered = [] {
+	for (Direction d : kDirections)
+		for (ContentMode m : kContentModes) {
+			std::string name = std::string(direction_name(d)) + "_" + mode_name(m);
+			register_test({"content", strdup(name.c_str()), 60, -1, [d, m](const void *data) {
+					       GuestInPlace g(*static_cast<const VmTypeVariant *>(data));
+					       check_content_cell(g, d, m);
+				       }});
+		}
+	return true;
+}();
+
+KVMT_FIXTURE(guest, GuestInPlace, VmTypeVariant, vm_type_variants());
+
+uint64_t preserving_flags(const GuestInPlace &g)
+{
+	return g.family == AttributesFamily::ContentModes ? kContentPreserve : 0;
+}
+
+KVMT_TEST_F(guest, reads_and_writes_both_states)
+{
+	constexpr uint64_t n = 4;
+	fill_pattern(f.map.data(), 0, n * kPage, kSeedA);
+	f.guest_round(n, kExpectPattern, kSeedA, 0);  // shared: sees the host's data
+	f.to(PageState::Private, 0, n, preserving_flags(f));
+	f.guest_round(n, kExpectNothing, 0, kSeedB);  // private: writes its own
+	f.expect_state(0, n, PageState::Private);     // which the host cannot touch
+	f.guest_round(n, kExpectPattern, kSeedB, 0);  // and reads back
+	f.to(PageState::Shared, 0, n, preserving_flags(f));
+	if (f.family == AttributesFamily::ContentModes || f.type == "sw_protected")
+		f.expect_pattern(0, n, kSeedB);  // PRESERVE / SW_PROTECTED keep the data
+}
+
+KVMT_TEST_F(guest, same_page_on_both_sides)
+{
+	fill_pattern(f.map.data(), 0, kPage, kSeedA);
+	std::optional<uint64_t> pfn = pfn_of(f.page(0));
+	ASSERT_TRUE(pfn.has_value());
+	f.to(PageState::Private, 0, 1, preserving_flags(f));
+	f.to(PageState::Shared, 0, 1, preserving_flags(f));
+	f.guest_round(1, f.round_trip_content() == Content::Preserved ||
+				 f.family == AttributesFamily::ContentModes
+			 ? kExpectPattern
+			 : kExpectNothing,
+		      kSeedA, kSeedB);
+	f.expect_pattern(0, 1, kSeedB);
+	std::optional<uint64_t> again = pfn_of(f.page(0));
+	ASSERT_TRUE(again.has_value());
+	ASSERT_EQ(*pfn, *again);
+}
+
+KVMT_TEST_F(guest, unbacked_gpa_is_mmio_not_memory_fault)
+{
+	// With per-gmem attributes a GPA without memslot is shared: emulated MMIO.
+	f.require_guest();
+	f.plan() = {kTestGpaBase + kSize, kPage, 0, kExpectZero, 0, 0, 0};
+	f.tvm->map_identity(kTestGpaBase + kSize, kPage);
+	Vcpu &vcpu = f.tvm->add_vcpu(guest_access_rounds, 0);
+	TestVm::Step st = f.tvm->step(vcpu);
+	ASSERT_EQ(st.err, 0);
+	ASSERT_FALSE(st.is_ucall);
+	ASSERT_EQ(vcpu.exit_reason_name(), exit_reason_name(KVM_EXIT_MMIO));
+	ASSERT_EQ(vcpu.run_state().mmio.phys_addr, kTestGpaBase + kSize);
+}
+
+// The program's contract rows, printed once so a lab log says what applies.
+void print_contract_rows()
+{
+	std::string evidence;
+	AttributesFamily family = kernel_family(&evidence);
+	printf("# contract family: %s [%s]\n", family_name(family), evidence.c_str());
+	for (const VmTypeInfo &t : arch_vm_types()) {
+		std::string why;
+		if (!vm_type_offered(t, &why)) {
+			printf("# contract %s: every row skipped: %s\n", t.name, why.c_str());
+			continue;
+		}
+		for (Direction d : kDirections)
+			for (ContentMode m : kContentModes)
+				printf("# contract %s %s %s: %s\n", t.name, direction_name(d), mode_name(m),
+				       describe_cell(contract_cell(t.name, d, m, LaunchPhase::BeforeFinalize,
+								   family)).c_str());
+	}
+}
+
+[[maybe_unused]] const bool kRowsRegistered = register_preamble([] {
+	try {
+		print_contract_rows();
+	} catch (const std::exception &e) {
+		printf("# contract rows unavailable: %s\n", e.what());
+	} catch (const TestSkip &s) {
+		printf("# contract rows unavailable: %s\n", s.reason.c_str());
+	}
+});
+
+}  // namespace
