@@ -354,6 +354,7 @@ KVMT_TEST_F(shared, two_mappings_share_the_frame)
 	// mappings of one gmem page must show one PFN, a different page another.
 	fill_pattern(f.map.data(), 0, 2 * kPage, kSeedA);
 	Mapping again = f.gmem.map();
+	expect_pattern(again.data(), 0, kPage, kSeedA);  // faults the page in
 	std::optional<uint64_t> a = pfn_of(f.map.data()), b = pfn_of(again.data());
 	std::optional<uint64_t> other = pfn_of(f.map.data() + kPage);
 	ASSERT_TRUE(a && b && other);
