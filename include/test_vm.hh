@@ -33,6 +33,8 @@ public:
 
 	// Maps [gpa, gpa + size) at guest virtual address gpa.
 	void map_identity(uint64_t gpa, uint64_t size);
+	// A plain memslot backed by host memory at hva, identity-mapped.
+	void add_memory_slot(uint32_t slot, uint64_t gpa, uint64_t size, void *hva);
 	// A guest_memfd-backed memslot with userspace_addr = hva (the in-place
 	// setup when hva is the gmem's own mapping), identity-mapped.
 	void add_gmem_slot(uint32_t slot, uint64_t gpa, uint64_t size, const GuestMemfd &gmem,

@@ -88,6 +88,12 @@ void TestVm::map_identity(uint64_t gpa, uint64_t size)
 		tables_->map(gpa + off, gpa + off);
 }
 
+void TestVm::add_memory_slot(uint32_t slot, uint64_t gpa, uint64_t size, void *hva)
+{
+	vm_.set_memslot({slot, 0, gpa, size, hva, -1, 0});
+	map_identity(gpa, size);
+}
+
 void TestVm::add_gmem_slot(uint32_t slot, uint64_t gpa, uint64_t size, const GuestMemfd &gmem,
 			   uint64_t gmem_offset, void *hva)
 {

@@ -1,0 +1,101 @@
+// The machinery every guest test stands on, with no guest_memfd involved:
+// guest code of this binary runs in a VM of each type (the architecture's
+// processor setup, page tables and ucall), reads and writes plain memslots,
+// keeps its own copy of the program's globals, and runs on several vCPUs.
+#include <thread>
+
+#include "guest_access.hh"
+#include "guest_code_test.hh"
+#include "mapping.hh"
+#include "pattern.hh"
+#include "profile.hh"
+#include "test.hh"
+#include "test_vm.hh"
+
+using namespace kvmt;
+
+KVMT_KVM_PROGRAM();
+
+namespace {
+
+constexpr uint64_t kPage = 4096;
+constexpr uint64_t kPages = 8;
+constexpr uint32_t kSlot = 1;
+
+struct GuestCode {
+	TestVm tvm;
+	Mapping mem = Mapping::anonymous(kPages * kPage, MAP_SHARED);
+	explicit GuestCode(const VmTypeVariant &v) : tvm(*v.type)
+	{
+		tvm.add_memory_slot(kSlot, kTestGpaBase, kPages * kPage, mem.data());
+	}
+};
+
+KVMT_FIXTURE(guest_code, GuestCode, VmTypeVariant, vm_type_variants());
+
+KVMT_TEST_F(guest_code, sync_carries_stage_and_values)
+{
+	Vcpu &vcpu = f.tvm.add_vcpu(guest_sync_stages, 10, 3);
+	for (uint64_t stage = 10; stage < 13; stage++) {
+		Ucall uc = f.tvm.run_to_sync(vcpu, stage);
+		ASSERT_EQ(uc.nargs, 3u);
+		ASSERT_EQ(uc.args[1], stage * 3);
+		ASSERT_EQ(uc.args[2], ~stage);
+	}
+	f.tvm.run_to_done(vcpu);
+}
+
+KVMT_TEST_F(guest_code, guest_globals_are_the_guests_own)
+{
+	f.tvm.guest_global(guest_counter) = 100;
+	Vcpu &vcpu = f.tvm.add_vcpu(guest_bump_counter, 5);
+	Ucall uc = f.tvm.run_to_sync(vcpu, 0);
+	ASSERT_EQ(uc.args[1], 105u);
+	ASSERT_EQ(f.tvm.guest_global(guest_counter), 105u);
+	ASSERT_EQ(guest_counter, 7u);  // the host's copy is untouched
+}
+
+KVMT_TEST_F(guest_code, reads_and_writes_a_memslot)
+{
+	fill_pattern(f.mem.data(), 0, kPages * kPage, 0x11);
+	GuestAccessPlan &plan = f.tvm.guest_global(guest_access_plans[0]);
+	plan = {kTestGpaBase, kPages * kPage, 0, kExpectPattern, 0x11, 0, 0x22};
+	Vcpu &vcpu = f.tvm.add_vcpu(guest_access_rounds, 0);
+	f.tvm.run_to_sync(vcpu, 0);
+	ASSERT_EQ(find_pattern_mismatch(f.mem.data(), 0, kPages * kPage, 0x22), -1);
+}
+
+KVMT_TEST_F(guest_code, vcpus_in_threads)
+{
+	constexpr int kVcpus = 4;
+	for (int i = 0; i < kVcpus; i++) {
+		uint64_t first = i * (kPages / kVcpus);
+		f.tvm.guest_global(guest_access_plans[i]) = {kTestGpaBase + first * kPage,
+							     kPages / kVcpus * kPage, first * kPage,
+							     kExpectZero, 0, 0, 0x30u + i};
+		f.tvm.add_vcpu(guest_access_rounds, i);
+	}
+	std::vector<std::string> errors(kVcpus);
+	std::vector<std::thread> threads;
+	for (int i = 0; i < kVcpus; i++)
+		threads.emplace_back([&, i] {
+			try {
+				f.tvm.run_to_sync(f.tvm.vcpu(i), i);
+			} catch (const std::exception &e) {
+				errors[i] = e.what();
+			} catch (const TestFailure &) {
+				errors[i] = "guest assertion failed";
+			}
+		});
+	for (std::thread &t : threads)
+		t.join();
+	for (int i = 0; i < kVcpus; i++) {
+		EXPECT_EQ(errors[i], std::string());
+		uint64_t first = i * (kPages / kVcpus);
+		EXPECT_EQ(find_pattern_mismatch(f.mem.data() + first * kPage, first * kPage,
+						kPages / kVcpus * kPage, 0x30u + i),
+			  -1);
+	}
+}
+
+}  // namespace
