@@ -1,7 +1,7 @@
 // Ways to hold a reference on host pages, the references that must make a
 // shared-to-private conversion fail with EAGAIN: io_uring registered buffers,
-// vmsplice into a pipe, and a long-term pin through debugfs gup_test. Each
-// holder can also show what it sees through its own reference.
+// vmsplice into a pipe, an O_DIRECT read in flight (from a FUSE file whose
+// reads wait for the test), and a long-term pin through debugfs gup_test.
 #pragma once
 
 #include <cstddef>
@@ -12,10 +12,12 @@
 
 namespace kvmt {
 
-enum class HolderKind { IoUring, Vmsplice, GupTest };
+constexpr uint8_t kODirectFill = 0xa5;
+
+enum class HolderKind { IoUring, Vmsplice, ODirect, GupTest };
 constexpr HolderKind kHolderKinds[] = {HolderKind::IoUring, HolderKind::Vmsplice,
-				       HolderKind::GupTest};
-const char *holder_name(HolderKind k);  // "io_uring", "vmsplice", "gup_test"
+				       HolderKind::ODirect, HolderKind::GupTest};
+const char *holder_name(HolderKind k);  // "io_uring", "vmsplice", "o_direct", "gup_test"
 
 class PageHolder {
 public:
@@ -24,7 +26,9 @@ public:
 	static std::unique_ptr<PageHolder> take(HolderKind kind, void *addr, size_t len);
 	virtual ~PageHolder() = default;
 	virtual HolderKind kind() const = 0;
-	// The bytes of the held pages as the holder sees them (its own reference).
+	// The bytes of the held pages through the holder's own reference. A
+	// holder that writes into the pages (the O_DIRECT read) finishes its
+	// write with kODirectFill first and returns what it wrote.
 	virtual std::vector<uint8_t> contents() = 0;
 	// Drops the reference; the destructor does it too.
 	virtual void release() = 0;

@@ -8,11 +8,13 @@
 
 #include <cerrno>
 #include <cstring>
+#include <thread>
 
 #ifdef HAVE_LIBURING
 #include <liburing.h>
 #endif
 
+#include "blocking_fuse.hh"
 #include "errors.hh"
 #include "fd.hh"
 #include "test.hh"
@@ -26,6 +28,8 @@ const char *holder_name(HolderKind k)
 		return "io_uring";
 	case HolderKind::Vmsplice:
 		return "vmsplice";
+	case HolderKind::ODirect:
+		return "o_direct";
 	case HolderKind::GupTest:
 		return "gup_test";
 	}
@@ -116,6 +120,50 @@ private:
 	bool pinned_ = false;
 };
 
+// An O_DIRECT read pins its destination pages until the I/O completes; the
+// FUSE server holds the read until release().
+class ODirectHolder : public PageHolder {
+public:
+	ODirectHolder(void *addr, size_t len) : len_(len)
+	{
+		int fd = open(fuse_.file_path().c_str(), O_RDONLY | O_DIRECT | O_CLOEXEC);
+		if (fd < 0)
+			sys_check(-1, "open(FUSE file, O_DIRECT)");
+		file_.reset(fd);
+		reader_ = std::thread([this, addr] {
+			done_ = pread(file_.get(), addr, len_, 0);
+			err_ = errno;
+		});
+		if (!fuse_.wait_for_read(5000)) {
+			release();
+			throw Error("O_DIRECT read never reached the FUSE server");
+		}
+	}
+	~ODirectHolder() override { release(); }
+	HolderKind kind() const override { return HolderKind::ODirect; }
+	std::vector<uint8_t> contents() override
+	{
+		release();
+		if (done_ != (ssize_t)len_)
+			throw Error("O_DIRECT read: " + result_text(done_, err_));
+		return std::vector<uint8_t>(len_, kODirectFill);
+	}
+	void release() override
+	{
+		fuse_.complete_read(kODirectFill);
+		if (reader_.joinable())
+			reader_.join();
+	}
+
+private:
+	size_t len_;
+	BlockingFuse fuse_;
+	UniqueFd file_;
+	std::thread reader_;
+	ssize_t done_ = -1;
+	int err_ = 0;
+};
+
 #ifdef HAVE_LIBURING
 // Registered buffers stay pinned until unregistered (or the ring is closed).
 class IoUringHolder : public PageHolder {
@@ -187,6 +235,8 @@ std::unique_ptr<PageHolder> PageHolder::take(HolderKind kind, void *addr, size_t
 		return std::make_unique<VmspliceHolder>(addr, len);
 	case HolderKind::GupTest:
 		return std::make_unique<GupTestHolder>(addr, len);
+	case HolderKind::ODirect:
+		return std::make_unique<ODirectHolder>(addr, len);
 	case HolderKind::IoUring:
 #ifdef HAVE_LIBURING
 		return std::make_unique<IoUringHolder>(addr, len);
