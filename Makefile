@@ -136,9 +136,14 @@ $(UNIT_PROG): $(patsubst %.cc,$(OUTPUT)/obj/%.o,$(UNIT_SRCS)) $(LIB)
 	@mkdir -p $(dir $@)
 	$(CXX) $(LDFLAGS_PROG) -o $@ $^ $(LDLIBS_PROG)
 
-$(OUTPUT)/tests.list: Makefile
+# Rewritten whenever the set of programs changes (a new *_test.cc).
+TESTS_LIST_NOW := $(sort $(TEST_GEN_PROGS))
+ifneq ($(TESTS_LIST_NOW),$(shell cat $(OUTPUT)/tests.list 2>/dev/null))
+.PHONY: $(OUTPUT)/tests.list
+endif
+$(OUTPUT)/tests.list:
 	@mkdir -p $(OUTPUT)
-	@printf '%s\n' $(sort $(TEST_GEN_PROGS)) > $@
+	@printf '%s\n' $(TESTS_LIST_NOW) > $@
 
 run_tests: all
 	./run_tests.sh --bin-dir $(OUTPUT) $(if $(KERNEL),--kernel $(KERNEL)) $(RUN_TESTS_ARGS)

@@ -1,0 +1,114 @@
+#include "coco_x86.hh"
+
+#include <sys/ioctl.h>
+
+#include <cerrno>
+#include <cstring>
+#include <memory>
+
+#include "errors.hh"
+#include "guest_memfd.hh"
+#include "kvm_system.hh"
+#include "kvm_uapi.hh"
+#include "profile.hh"
+#include "test.hh"
+#include "vcpu.hh"
+#include "vm.hh"
+
+namespace kvmt::x86 {
+
+namespace {
+
+constexpr uint64_t kPage = 4096;
+
+std::string hex(uint64_t v)
+{
+	char buf[32];
+	snprintf(buf, sizeof(buf), "0x%llx", (unsigned long long)v);
+	return buf;
+}
+
+// In C++ the 6.1 header's struct kvm_cpuid2 (with its entries[0]) has a
+// different size than the kernel's 8 bytes, which changes the ioctl numbers.
+struct cpuid2_header {
+	uint32_t nent;
+	uint32_t padding;
+};
+constexpr unsigned long kGetSupportedCpuid = _IOWR(KVMIO, 0x05, cpuid2_header);
+constexpr unsigned long kSetCpuid2 = _IOW(KVMIO, 0x90, cpuid2_header);
+
+}  // namespace
+
+void require_per_vm_private(const Vm &vm)
+{
+	long attrs = vm.check_extension(KVM_CAP_MEMORY_ATTRIBUTES);
+	if (!(attrs & KVM_MEMORY_ATTRIBUTE_PRIVATE))
+		skip(std::string("no per-VM PRIVATE attribute for VM type ") + vm.type().name +
+		     " (KVM_CAP_MEMORY_ATTRIBUTES=" + hex(attrs) + ")");
+}
+
+void require_per_gmem_attributes(const Vm &vm)
+{
+	int fd = __create_guest_memfd(vm.fd(), kPage, 0);
+	if (fd < 0)
+		throw Error(std::string("KVM_CREATE_GUEST_MEMFD(flags 0) on VM type ") + vm.type().name +
+			    ": " + errno_name(errno));
+	GuestMemfd probe(UniqueFd(fd), kPage, 0);
+	AttributesResult r = probe.set_attributes(0, kPage, KVM_MEMORY_ATTRIBUTE_PRIVATE);
+	if (r.err == ENOTTY)
+		skip(std::string("per-gmem memory attributes not offered: KVM_SET_MEMORY_ATTRIBUTES2 "
+				 "on a guest_memfd of VM type ") +
+		     vm.type().name + " -> ENOTTY");
+	if (!vm.type().private_memory) {
+		if (r.err != EINVAL)
+			throw Error(std::string("KVM_SET_MEMORY_ATTRIBUTES2(PRIVATE) on VM type ") +
+				    vm.type().name + " (no private memory) should fail with EINVAL, got " +
+				    (r.err ? errno_name(r.err) : "0"));
+		skip(std::string("VM type ") + vm.type().name +
+		     " has no private memory (KVM_SET_MEMORY_ATTRIBUTES2(PRIVATE) -> EINVAL)");
+	}
+}
+
+uint64_t keep_contents_flags()
+{
+	return detect_profile().family == AttributesFamily::ContentModes ? kContentPreserve : 0;
+}
+
+std::vector<kvm_cpuid_entry2> supported_cpuid()
+{
+	for (uint32_t n = 64; n <= 4096; n *= 2) {
+		size_t bytes = sizeof(cpuid2_header) + n * sizeof(kvm_cpuid_entry2);
+		std::unique_ptr<uint8_t[]> buf(new uint8_t[bytes]());
+		auto *head = reinterpret_cast<cpuid2_header *>(buf.get());
+		head->nent = n;
+		if (ioctl(KvmSystem::get().fd(), kGetSupportedCpuid, head) == 0) {
+			auto *e = reinterpret_cast<kvm_cpuid_entry2 *>(head + 1);
+			return std::vector<kvm_cpuid_entry2>(e, e + head->nent);
+		}
+		if (errno != E2BIG)
+			sys_check(-1, "KVM_GET_SUPPORTED_CPUID");
+	}
+	throw Error("KVM_GET_SUPPORTED_CPUID: more than 4096 entries");
+}
+
+const kvm_cpuid_entry2 *find_cpuid(const std::vector<kvm_cpuid_entry2> &entries, uint32_t function,
+				   uint32_t index)
+{
+	for (const kvm_cpuid_entry2 &e : entries)
+		if (e.function == function &&
+		    (!(e.flags & KVM_CPUID_FLAG_SIGNIFCANT_INDEX) || e.index == index))
+			return &e;
+	return nullptr;
+}
+
+void set_vcpu_cpuid(const Vcpu &vcpu, const std::vector<kvm_cpuid_entry2> &entries)
+{
+	size_t bytes = sizeof(cpuid2_header) + entries.size() * sizeof(kvm_cpuid_entry2);
+	std::unique_ptr<uint8_t[]> buf(new uint8_t[bytes]());
+	auto *head = reinterpret_cast<cpuid2_header *>(buf.get());
+	head->nent = entries.size();
+	memcpy(head + 1, entries.data(), entries.size() * sizeof(kvm_cpuid_entry2));
+	sys_check(ioctl(vcpu.fd(), kSetCpuid2, head), "KVM_SET_CPUID2");
+}
+
+}  // namespace kvmt::x86
