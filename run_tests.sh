@@ -17,8 +17,11 @@ usage: run_tests.sh [options]
   --bin-dir DIR      where the built programs are (default: next to this
                      script after make install, else build/<arch>)
   --log-dir DIR      also write each program's raw TAP to DIR/<program>.tap
-  --kernel IMAGE     boot IMAGE under QEMU and run the suite inside it
-                     (see scripts/qemu_lane.sh --help for its options)
+  --kernel IMAGE     boot IMAGE (x86_64 bzImage or arm64 Image) under QEMU
+                     and run the suite inside it; --timeout is then the
+                     whole run's limit (see scripts/qemu_lane.sh --help)
+  --qemu-arg A       with --kernel: extra QEMU arguments (repeatable)
+  --append ARGS      with --kernel: extra kernel command line (repeatable)
   -h, --help         this text
 Exit status: 0 if nothing failed, 1 if a program failed or timed out,
 1 after this usage text for a bad option.
@@ -55,13 +58,31 @@ while [ $# -gt 0 ]; do
 	--log-dir) [ $# -ge 2 ] || die_usage "--log-dir needs a directory"; log_dir=$2; shift ;;
 	--kernel) [ $# -ge 2 ] || die_usage "--kernel needs an image"; kernel=$2; shift ;;
 	--qemu-arg|--append)
+		# Each word becomes its own option pair: "-m 4G" is -m and 4G,
+		# "a=1 b=2" two kernel parameters.
 		[ $# -ge 2 ] || die_usage "$1 needs a value"
-		kernel_args="$kernel_args $1 $2"; shift ;;
+		set -f
+		for w in $2; do kernel_args="$kernel_args $1 $w"; done
+		set +f
+		shift ;;
 	-h|--help) usage; exit 0 ;;
 	*) die_usage "unknown option '$1'" ;;
 	esac
 	shift
 done
+
+# --kernel: the lane picks the build that matches the image's architecture
+# unless --bin-dir names one; --timeout is then the lane's wall-clock limit.
+if [ -n "$kernel" ] && [ -z "$list_only" ]; then
+	lane="$script_dir/scripts/qemu_lane.sh"
+	[ -x "$lane" ] || { echo "run_tests.sh: --kernel needs $lane" >&2; exit 1; }
+	set -f
+	# shellcheck disable=SC2086 # kernel_args holds option/value pairs without spaces
+	exec "$lane" --kernel "$kernel" ${bin_dir:+--bin-dir "$bin_dir"} \
+		${timeout_override:+--timeout "$timeout_override"} $kernel_args \
+		${log_dir:+--log-dir "$log_dir"} ${GMEM_STRICT:+--strict} \
+		${only:+--only "$only"} ${skipped:+--skip "$skipped"}
+fi
 
 if [ -z "$bin_dir" ]; then
 	if [ -f "$script_dir/tests.list" ]; then
@@ -79,15 +100,6 @@ fi
 	echo "run_tests.sh: no test programs in $bin_dir (run make first)" >&2
 	exit 1
 }
-
-if [ -n "$kernel" ]; then
-	lane="$script_dir/scripts/qemu_lane.sh"
-	[ -x "$lane" ] || { echo "run_tests.sh: --kernel needs $lane" >&2; exit 1; }
-	# shellcheck disable=SC2086 # kernel_args holds option/value pairs without spaces
-	exec "$lane" --kernel "$kernel" --bin-dir "$bin_dir" \
-		${timeout_override:+--timeout "$timeout_override"} $kernel_args \
-		${GMEM_STRICT:+--strict} ${only:+--only "$only"} ${skipped:+--skip "$skipped"}
-fi
 
 selected() {
 	for s in $skipped; do [ "$s" = "$1" ] && return 1; done
