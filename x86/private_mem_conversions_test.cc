@@ -22,7 +22,6 @@
 
 #include <functional>
 #include <memory>
-#include <thread>
 
 #include "coco_x86.hh"
 #include "guest_memfd.hh"
@@ -34,6 +33,7 @@
 #include "sigbus.hh"
 #include "test.hh"
 #include "test_vm.hh"
+#include "threads.hh"
 #include "vm.hh"
 
 using namespace kvmt;
@@ -325,25 +325,9 @@ VcpuDriver make_driver(ConversionVm &cv, int i, const ConversionScript &script)
 // Several drivers, each on its own thread; failures are collected.
 void run_in_threads(std::vector<VcpuDriver> &drivers)
 {
-	std::vector<std::string> errors(drivers.size());
-	std::vector<std::thread> threads;
-	for (size_t i = 0; i < drivers.size(); i++)
-		threads.emplace_back([&, i] {
-			try {
-				drivers[i].run_to_done();
-			} catch (const std::exception &e) {
-				errors[i] = e.what();
-			} catch (const TestFailure &) {
-				errors[i] = "a check failed (see above)";
-			}
-		});
-	for (std::thread &t : threads)
-		t.join();
-	for (size_t i = 0; i < drivers.size(); i++)
-		if (!errors[i].empty())
-			record_failure(__FILE__, __LINE__, "vCPU " + std::to_string(i) + ": " + errors[i]);
-	ASSERT_FALSE(test_failed());
+	kvmt::run_in_threads((int)drivers.size(), [&](int i) { drivers[i].run_to_done(); });
 }
+
 
 void require_guest_hypercalls(const VmTypeInfo &type)
 {

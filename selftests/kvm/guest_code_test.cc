@@ -2,8 +2,6 @@
 // guest code of this binary runs in a VM of each type (the architecture's
 // processor setup, page tables and ucall), reads and writes plain memslots,
 // keeps its own copy of the program's globals, and runs on several vCPUs.
-#include <thread>
-
 #include "guest_access.hh"
 #include "guest_code_test.hh"
 #include "mapping.hh"
@@ -11,6 +9,7 @@
 #include "profile.hh"
 #include "test.hh"
 #include "test_vm.hh"
+#include "threads.hh"
 
 using namespace kvmt;
 
@@ -75,22 +74,8 @@ KVMT_TEST_F(guest_code, vcpus_in_threads)
 							     kExpectZero, 0, 0, 0x30u + i};
 		f.tvm.add_vcpu(guest_access_rounds, i);
 	}
-	std::vector<std::string> errors(kVcpus);
-	std::vector<std::thread> threads;
-	for (int i = 0; i < kVcpus; i++)
-		threads.emplace_back([&, i] {
-			try {
-				f.tvm.run_to_sync(f.tvm.vcpu(i), i);
-			} catch (const std::exception &e) {
-				errors[i] = e.what();
-			} catch (const TestFailure &) {
-				errors[i] = "guest assertion failed";
-			}
-		});
-	for (std::thread &t : threads)
-		t.join();
+	run_in_threads(kVcpus, [&](int i) { f.tvm.run_to_sync(f.tvm.vcpu(i), i); });
 	for (int i = 0; i < kVcpus; i++) {
-		EXPECT_EQ(errors[i], std::string());
 		uint64_t first = i * (kPages / kVcpus);
 		EXPECT_EQ(find_pattern_mismatch(f.mem.data() + first * kPage, first * kPage,
 						kPages / kVcpus * kPage, 0x30u + i),

@@ -13,7 +13,6 @@
 #include <sys/stat.h>
 
 #include <optional>
-#include <thread>
 
 #include "guest_access.hh"
 #include "guest_memfd.hh"
@@ -24,6 +23,7 @@
 #include "sigbus.hh"
 #include "test.hh"
 #include "test_vm.hh"
+#include "threads.hh"
 #include "vm.hh"
 
 using namespace kvmt;
@@ -592,22 +592,8 @@ KVMT_TEST_F(guest, several_vcpus_on_separate_pages)
 		f.plan(i).write_seed = kSeedB + i;
 		f.tvm.add_vcpu(guest_access_rounds, i);
 	}
-	std::vector<std::thread> threads;
-	std::vector<std::string> errors(kVcpus);
-	for (int i = 0; i < kVcpus; i++)
-		threads.emplace_back([&, i] {
-			try {
-				f.tvm.run_to_sync(f.tvm.vcpu(i), i);
-			} catch (const std::exception &e) {
-				errors[i] = e.what();
-			} catch (const TestFailure &) {
-				errors[i] = "guest assertion failed";
-			}
-		});
-	for (std::thread &t : threads)
-		t.join();
+	run_in_threads(kVcpus, [&](int i) { f.tvm.run_to_sync(f.tvm.vcpu(i), i); });
 	for (int i = 0; i < kVcpus; i++) {
-		EXPECT_EQ(errors[i], std::string());
 		expect_pattern(f.map.data() + i * kPagesEach * kPage, i * kPagesEach * kPage,
 			       kPagesEach * kPage, kSeedB + i);
 	}
