@@ -50,6 +50,8 @@ public:
 
 	// Whether the peer exited cleanly (0) after finish(); -1 if still running.
 	int finish();
+	// The peer's process id (-1 after finish()).
+	pid_t pid() const { return pid_; }
 
 private:
 	PeerReply call(uint32_t op, uint64_t offset, uint64_t len, uint64_t arg);

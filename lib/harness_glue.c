@@ -4,8 +4,12 @@
  * constructors, so names, fork isolation, timeouts and options are the
  * harness's. */
 #include <stdlib.h>
+#include <sys/prctl.h>
 #include "kselftest_harness.h"
 #include "harness_glue.h"
+
+/* The harness process; a test child must not outlive it. */
+static pid_t glue_harness_pid;
 
 struct glue_fixture {
 	struct __fixture_metadata meta;
@@ -49,6 +53,12 @@ static void glue_trampoline(struct __test_metadata *t, struct __fixture_variant_
 {
 	struct glue_test *g = (struct glue_test *)t;
 
+	/* The harness runs each test in its own process group, so a runner's
+	 * timeout (timeout(1), runner.sh) kills the harness but not a test that
+	 * hangs: such a test would be left running. Die with the harness. */
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	if (getppid() != glue_harness_pid)
+		_exit(KSFT_FAIL);
 	t->exit_code = glue_run_cxx_test(g->cxx_test, v->data, t->results->reason,
 					 sizeof(t->results->reason));
 	t->setup_completed = true;
@@ -70,5 +80,6 @@ void glue_add_test(struct glue_fixture *f, const char *name, int timeout_s, int 
 
 int glue_harness_main(int argc, char **argv)
 {
+	glue_harness_pid = getpid();
 	return test_harness_run(argc, argv);
 }

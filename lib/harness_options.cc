@@ -4,6 +4,7 @@
 
 #include <cctype>
 #include <cstring>
+#include <vector>
 
 namespace kvmt {
 
@@ -19,6 +20,8 @@ bool parse_harness_options(int argc, char **argv, HarnessOptions *opts, std::str
 	while (ok && (opt = getopt(argc, argv, kHarnessOptions)) != -1) {
 		if (opt == 'l' || opt == 'h')
 			opts->listing = true;
+		if (strchr("rtfv", opt))
+			opts->filters.push_back({(char)opt, optarg});
 		if (opt != '?')
 			continue;
 		std::string flag(1, isprint(optopt) ? (char)optopt : '?');
@@ -34,6 +37,26 @@ bool parse_harness_options(int argc, char **argv, HarnessOptions *opts, std::str
 	optind = 1;
 	opterr = 1;
 	return ok;
+}
+
+static std::vector<OptionCheck> &option_checks()
+{
+	static std::vector<OptionCheck> checks;
+	return checks;
+}
+
+bool register_option_check(OptionCheck check)
+{
+	option_checks().push_back(check);
+	return true;
+}
+
+bool run_option_checks(std::string *error)
+{
+	for (OptionCheck check : option_checks())
+		if (!check(error))
+			return false;
+	return true;
 }
 
 }  // namespace kvmt

@@ -173,7 +173,8 @@ public:
 		int r = io_uring_queue_init(4, &ring_, 0);
 		if (r)
 			skip("io_uring holder: io_uring_queue_init: " + errno_name(-r) +
-			     " (io_uring disabled? see /proc/sys/kernel/io_uring_disabled)");
+			     (r == -ENOMEM ? " (RLIMIT_MEMLOCK too small for the ring)"
+					   : " (io_uring disabled? see /proc/sys/kernel/io_uring_disabled)"));
 		ring_ready_ = true;
 		iovec iov = {addr, len};
 		r = io_uring_register_buffers(&ring_, &iov, 1);

@@ -182,6 +182,9 @@ Peer::Peer(Kind kind, int gmem_fd)
 	fflush(nullptr);
 	pid_ = sys_check(fork(), "fork");
 	if (pid_ == 0) {
+		// Without the test's end of the socket, the peer sees EOF and exits
+		// when the test process dies (killed by a timeout, say).
+		sock_.reset();
 		if (kind == Kind::ForkedChild)
 			PeerServer{gmem_fd}.serve(sv[1]);
 		// A fresh process image: nothing of the parent's memory or fds but the socket.

@@ -9,7 +9,9 @@
 #include <map>
 
 #include "harness_glue.h"
+#include "fd_census.hh"
 #include "harness_options.hh"
+#include "kvm_system.hh"
 #include "peer.hh"
 #include "strict_mode.hh"
 #include "test.hh"
@@ -105,13 +107,43 @@ static void copy_reason(char *dst, size_t len, const std::string &reason)
 	snprintf(dst, len, "%s", clean.c_str());
 }
 
-}  // namespace kvmt
-
-extern "C" int glue_run_cxx_test(const void *cxx_test, const void *variant_data, char *reason,
-				 size_t reason_len)
+// Whether a positive filter names something that exists: a typo in -r/-t/-f/-v
+// would otherwise run nothing and pass.
+static bool filter_matches(const HarnessFilter &flt)
 {
-	using namespace kvmt;
-	auto *test = static_cast<const TestDef *>(cxx_test);
+	for (const FixtureDef &f : registry().fixtures) {
+		if (flt.option == 'f' && flt.value == f.name)
+			return true;
+		for (const VariantRef &v : f.variants)
+			if (flt.option == 'v' && flt.value == v.name)
+				return true;
+		for (const TestDef *t : f.tests) {
+			if (flt.option == 't' && flt.value == t->name)
+				return true;
+			if (flt.option != 'r')
+				continue;
+			if (f.variants.empty() && flt.value == std::string(f.name) + "." + t->name)
+				return true;
+			for (const VariantRef &v : f.variants)
+				if (flt.value == std::string(f.name) + "." + v.name + "." + t->name)
+					return true;
+		}
+	}
+	return false;
+}
+
+static bool check_filters(const HarnessOptions &opts, std::string *error)
+{
+	for (const HarnessFilter &flt : opts.filters)
+		if (!filter_matches(flt)) {
+			*error = std::string("no test matches -") + flt.option + " '" + flt.value + "' (see -l)";
+			return false;
+		}
+	return true;
+}
+
+static int run_body(const TestDef *test, const void *variant_data, char *reason, size_t reason_len)
+{
 	try {
 		test->run(variant_data);
 	} catch (const TestSkip &s) {
@@ -131,6 +163,34 @@ extern "C" int glue_run_cxx_test(const void *cxx_test, const void *variant_data,
 	return test_failed() ? 1 : 0;
 }
 
+// Every fd a test opens is closed when it ends (RAII owns them all); the
+// process-wide /dev/kvm handle (KvmSystem) is the one that stays.
+static std::string fds_left_open(const FdSet &before)
+{
+	FdSet after = open_fds();
+	for (auto it = after.begin(); it != after.end();)
+		it = it->second == kKvmDevice ? after.erase(it) : std::next(it);
+	return new_fds(before, after);
+}
+
+}  // namespace kvmt
+
+extern "C" int glue_run_cxx_test(const void *cxx_test, const void *variant_data, char *reason,
+				 size_t reason_len)
+{
+	using namespace kvmt;
+	FdSet before = open_fds();
+	int code = run_body(static_cast<const TestDef *>(cxx_test), variant_data, reason, reason_len);
+	std::string leaked = fds_left_open(before);
+	if (leaked.empty())
+		return code;
+	fprintf(stderr, "# file descriptors left open by the test: %s\n", leaked.c_str());
+	if (code == 1)
+		return code;
+	copy_reason(reason, reason_len, "file descriptors left open: " + leaked);
+	return 1;
+}
+
 int main(int argc, char **argv)
 {
 	using namespace kvmt;
@@ -138,7 +198,8 @@ int main(int argc, char **argv)
 	setvbuf(stdout, nullptr, _IOLBF, 0);
 	HarnessOptions opts;
 	std::string error;
-	if (!parse_harness_options(argc, argv, &opts, &error)) {
+	if (!parse_harness_options(argc, argv, &opts, &error) || !check_filters(opts, &error) ||
+	    !run_option_checks(&error)) {
 		fprintf(stderr, "%s: %s\n", argv[0], error.c_str());
 		return 1; /* KSFT_FAIL, as the harness does for a bad option */
 	}

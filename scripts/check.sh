@@ -9,6 +9,9 @@ logs=$out/logs
 rm -rf "$logs"
 mkdir -p "$logs"
 status=0
+# Every process of this run carries the token (leak_check.sh finds leftovers by it).
+export KVMT_RUN_TOKEN="check-$$"
+"$top/scripts/leak_check.sh" before "$logs/leaks"
 
 echo "== project unit tests"
 "$out/unit/project_unit_test" > "$logs/project_unit_test.tap" 2>&1 || status=1
@@ -16,17 +19,12 @@ sed 's/^/  /' "$logs/project_unit_test.tap" | grep -E '^  (ok|not ok|# Totals)'
 
 echo "== suite (run_tests.sh)"
 "$top/run_tests.sh" --bin-dir "$out" --log-dir "$logs/suite" | tee "$logs/run_tests.tap" |
-	grep -E '^(ok|not ok|# Totals)|^# (ok|not ok) |^# # Totals' | grep -v '# SKIP' || true
+	grep -E '^(ok|not ok|# Totals)|^# (ok|not ok) |^# # Totals|^# # (seed: |stress: [0-9.]+ s,|random: [0-9]+ operations in)' |
+	grep -v '# SKIP' || true
 # The runner's own status is in its outer TAP, which tap_summary checks.
 
 echo "== leftovers"
-left=$(pgrep -f "$out/" || true)
-if [ -n "$left" ]; then
-	echo "processes left behind by the suite: $left"
-	status=1
-else
-	echo "no test process left behind"
-fi
+"$top/scripts/leak_check.sh" after "$logs/leaks" "$KVMT_RUN_TOKEN" || status=1
 
 echo "== TAP check (TAP::Parser)"
 perl "$top/scripts/tap_summary.pl" "$logs/project_unit_test.tap" "$logs"/suite/*.tap \

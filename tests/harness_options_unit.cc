@@ -68,3 +68,13 @@ KVMT_TEST(harness_options, stray_argument)
 	ASSERT_FALSE(p.ok);
 	ASSERT_EQ(p.error, std::string("unexpected argument 'extra' (see -h)"));
 }
+
+KVMT_TEST(harness_options, positive_filters_are_collected)
+{
+	Parsed p = parse({"-r", "a.b.c", "-T", "x", "-t", "y", "-v", "default", "-f", "create"});
+	ASSERT_TRUE(p.ok);
+	ASSERT_EQ(p.opts.filters.size(), 4u);
+	ASSERT_EQ(p.opts.filters[0].option, 'r');
+	ASSERT_EQ(p.opts.filters[0].value, std::string("a.b.c"));
+	ASSERT_EQ(p.opts.filters[3].option, 'f');
+}

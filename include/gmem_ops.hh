@@ -1,0 +1,57 @@
+// The operations of a random guest_memfd sequence, and their one-line text
+// form, which a failure report prints and GMEM_REPLAY reads back:
+//   alloc 3+2        fallocate(KEEP_SIZE) pages 3..4   (misalign=N adds N bytes to the offset)
+//   punch 3+2        fallocate(PUNCH_HOLE|KEEP_SIZE)
+//   hread 3+2        host reads every byte through the mapping (SIGBUS per page)
+//   hwrite 3+2 seed=0x1f   host writes pattern(seed)
+//   gread 3+2 / gwrite 3+2 seed=0x1f   the same from guest code
+//   fork 3+2         a forked child reads every byte
+//   hold 3+1         a pipe takes a reference on the page (vmsplice)
+//   release          the oldest reference is read back and dropped
+//   convert 3+2 to=private mode=zero   KVM_SET_MEMORY_ATTRIBUTES2
+// A sequence is ops separated by ';'.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "conversion_contract.hh"
+
+namespace kvmt {
+
+enum class OpKind : uint8_t {
+	Allocate,
+	Punch,
+	HostRead,
+	HostWrite,
+	GuestRead,
+	GuestWrite,
+	ForkCheck,
+	Hold,
+	Release,
+	Convert,
+};
+constexpr int kOpKinds = 10;
+
+struct GmemOp {
+	OpKind kind = OpKind::HostRead;
+	uint64_t first = 0;       // page index
+	uint64_t count = 0;       // pages
+	uint64_t seed = 0;        // HostWrite, GuestWrite (non-zero)
+	uint64_t misalign = 0;    // Allocate, Punch, Convert: 1..4095 bytes added to the offset
+	bool to_private = false;  // Convert
+	ContentMode mode = ContentMode::Unspecified;  // Convert
+
+	bool operator==(const GmemOp &o) const;
+};
+
+const char *op_kind_name(OpKind k);  // "hwrite"
+std::string op_text(const GmemOp &op);
+// False with *error ("unknown operation 'x'") when text is not an op.
+bool parse_op(const std::string &text, GmemOp *op, std::string *error);
+
+std::string sequence_text(const std::vector<GmemOp> &ops);  // "op; op; ..."
+bool parse_sequence(const std::string &text, std::vector<GmemOp> *ops, std::string *error);
+
+}  // namespace kvmt

@@ -1,0 +1,69 @@
+#include "page_content.hh"
+
+#include <cstdio>
+
+#include "pattern.hh"
+
+namespace kvmt {
+
+static std::string hex(uint64_t v)
+{
+	char buf[32];
+	snprintf(buf, sizeof(buf), "0x%llx", (unsigned long long)v);
+	return buf;
+}
+
+std::string describe_content(const PageContent &c)
+{
+	switch (c.kind) {
+	case PageContent::Zero:
+		return "zero";
+	case PageContent::Pattern:
+		return "pattern seed " + hex(c.seed);
+	case PageContent::Any:
+		break;
+	}
+	return "anything";
+}
+
+uint8_t content_byte(const PageContent &c, uint64_t file_offset)
+{
+	return c.kind == PageContent::Pattern ? pattern_byte(c.seed, file_offset) : 0;
+}
+
+void fill_content(volatile uint8_t *page, uint64_t file_offset, const PageContent &c)
+{
+	if (c.kind == PageContent::Pattern) {
+		fill_pattern(page, file_offset, kContentPageSize, c.seed);
+		return;
+	}
+	for (uint64_t i = 0; i < kContentPageSize; i++)
+		page[i] = 0;
+}
+
+int64_t first_content_mismatch(const volatile uint8_t *page, uint64_t file_offset,
+			       const PageContent &c)
+{
+	switch (c.kind) {
+	case PageContent::Zero:
+		return find_nonzero(page, kContentPageSize);
+	case PageContent::Pattern:
+		return find_pattern_mismatch(page, file_offset, kContentPageSize, c.seed);
+	case PageContent::Any:
+		break;
+	}
+	return -1;
+}
+
+std::string describe_byte_mismatch(uint64_t file_offset_of_byte, const PageContent &c, uint8_t seen)
+{
+	char buf[160];
+	snprintf(buf, sizeof(buf), "page %llu offset 0x%llx (gmem 0x%llx): expected 0x%02x (%s), seen 0x%02x",
+		 (unsigned long long)(file_offset_of_byte / kContentPageSize),
+		 (unsigned long long)(file_offset_of_byte % kContentPageSize),
+		 (unsigned long long)file_offset_of_byte, content_byte(c, file_offset_of_byte),
+		 describe_content(c).c_str(), seen);
+	return buf;
+}
+
+}  // namespace kvmt

@@ -1,0 +1,344 @@
+// Seeded random operation sequences on guest_memfd, checked against a model
+// (gmem_model.hh) that predicts every result from the contract: the data of
+// every byte read, SIGBUS or not per page, errno and error_offset. Only the
+// operations the running kernel offers are generated (conversions, with each
+// content mode, only with per-gmem attributes). A failure is shrunk to the
+// shortest sequence that still fails and printed with the seeds to replay it.
+//
+// Fixture random (a variant per known VM type):
+//   sequences                 GMEM_RANDOM_OPS operations (default 10000) in sequences of 250
+//   injected_flip_is_caught   a byte flipped behind the model's back is caught and shrunk
+//   broken_oracle_is_caught   a model that forgets what a punch does is caught and shrunk
+//
+// Environment (include/test_env.hh): GMEM_SEED, GMEM_RANDOM_OPS, GMEM_REPLAY,
+// GMEM_SHRINK_SECONDS, GMEM_INJECT_FAULT, GMEM_TEST_TIMEOUT.
+#include <cstdlib>
+
+#include "gmem_model.hh"
+#include "gmem_op_generator.hh"
+#include "gmem_ops.hh"
+#include "gmem_sequence_runner.hh"
+#include "guest_memfd.hh"
+#include "harness_options.hh"
+#include "profile.hh"
+#include "seeded_rng.hh"
+#include "sequence_shrinker.hh"
+#include "test.hh"
+#include "test_env.hh"
+#include "vm.hh"
+
+using namespace kvmt;
+
+KVMT_KVM_PROGRAM();
+
+namespace {
+
+constexpr size_t kSequenceOps = 250;
+constexpr const char *kReplayEnv = "GMEM_REPLAY";
+
+// GMEM_REPLAY = "file=shared; op; op; ..." (the file= element is optional).
+struct Replay {
+	bool init_shared = true;
+	std::vector<GmemOp> ops;
+};
+
+bool parse_replay(const std::string &text, Replay *r, std::string *error)
+{
+	std::string rest = text;
+	size_t b = rest.find_first_not_of(' ');
+	for (const char *init : {"file=shared", "file=private"}) {
+		std::string head(init);
+		if (b != std::string::npos && rest.compare(b, head.size(), head) == 0) {
+			r->init_shared = head == "file=shared";
+			rest = rest.substr(b + head.size());
+			size_t semi = rest.find(';');
+			rest = semi == std::string::npos ? "" : rest.substr(semi + 1);
+		}
+	}
+	if (!parse_sequence(rest, &r->ops, error)) {
+		*error = std::string(kReplayEnv) + ": " + *error;
+		return false;
+	}
+	return true;
+}
+
+bool check_random_env(std::string *error)
+{
+	if (!check_gmem_env(error))
+		return false;
+	Replay r;
+	const char *replay = getenv(kReplayEnv);
+	return !replay || parse_replay(replay, &r, error);
+}
+
+[[maybe_unused]] const bool kEnvChecked = register_option_check(check_random_env);
+
+// Chosen once, before the harness forks a process per test, and printed.
+[[maybe_unused]] const bool kSeedPrinted = register_preamble([] {
+	printf("# seed: GMEM_SEED=%s\n", seed_text(master_seed()).c_str());
+});
+
+// What the running kernel offers a VM of this type, for the model.
+struct KernelOffer {
+	AttributesFamily family;
+	std::string family_evidence;
+	uint64_t gmem_flags;
+};
+
+KernelOffer kernel_offer(const Vm &vm)
+{
+	Profile p = detect_profile();
+	return {p.family, p.family_evidence, vm.guest_memfd_flags()};
+}
+
+GmemModelConfig model_config(const VmTypeInfo &type, const KernelOffer &k, bool init_shared)
+{
+	GmemModelConfig c;
+	c.vm_type = type.name;
+	c.family = k.family;
+	c.init_shared = init_shared;
+	c.guest = !type.needs_launch_flow;
+	c.guest_private = type.private_memory;
+	c.broken_punch = injected_fault() == InjectedFault::BrokenOracle;
+	return c;
+}
+
+// A quarter of the sequences use a file created private, when that is offered.
+bool pick_init_shared(uint64_t seq_seed, const KernelOffer &k)
+{
+	bool private_offered = k.gmem_flags & GUEST_MEMFD_FLAG_MMAP;
+	return !private_offered || SeededRng(seq_seed).below(4) != 0;
+}
+
+RunnerFaults env_faults()
+{
+	InjectedFault f = injected_fault();
+	RunnerFaults r;
+	r.flip_byte = f == InjectedFault::FlipByte;
+	r.kill_child = f == InjectedFault::KillChild;
+	r.hang_guest = f == InjectedFault::GuestHang;
+	return r;
+}
+
+void log(const std::string &msg)
+{
+	test_log("random: " + msg);
+}
+
+std::string file_text(bool init_shared)
+{
+	return init_shared ? "file=shared" : "file=private";
+}
+
+struct RandomFixture {
+	const VmTypeInfo &type;
+	Vm vm;
+	KernelOffer offer;
+	explicit RandomFixture(const VmTypeVariant &v) : type(*v.type), vm(*v.type)
+	{
+		require_guest_memfd(vm, GUEST_MEMFD_FLAG_MMAP | GUEST_MEMFD_FLAG_INIT_SHARED);
+		offer = kernel_offer(vm);
+	}
+};
+
+// Shrinks a failing sequence and prints the shortest one with its replay line.
+ShrinkResult shrink_and_report(const RandomFixture &f, const GmemModelConfig &cfg,
+			       RunnerFaults faults, std::vector<GmemOp> failing)
+{
+	log("shrinking " + std::to_string(failing.size()) + " operations ...");
+	ShrinkBudget budget;
+	budget.max_seconds = (double)env_number_or_default(kEnvShrinkSeconds);
+	ShrinkResult s = shrink_sequence(
+		failing,
+		[&](const std::vector<GmemOp> &ops) {
+			GmemSequenceRunner runner(f.type, cfg, faults);
+			return runner.run(ops).has_value();
+		},
+		budget);
+	log("shortest sequence that fails (" + std::to_string(s.ops.size()) + " operation(s), " +
+	    std::to_string(s.runs) + " replays" + (s.budget_exhausted ? ", shrink budget exhausted" : "") +
+	    "):");
+	for (size_t i = 0; i < s.ops.size(); i++)
+		log("  " + std::to_string(i) + ": " + op_text(s.ops[i]));
+	GmemSequenceRunner again(f.type, cfg, faults);
+	if (auto fail = again.run(s.ops))
+		log("it fails with: " + fail->op + ": " + fail->what);
+	return s;
+}
+
+std::string fault_prefix()
+{
+	InjectedFault f = injected_fault();
+	return f == InjectedFault::None ? "" : std::string("GMEM_INJECT_FAULT=") + fault_name(f) + " ";
+}
+
+void report_failure(const RandomFixture &f, const GmemModelConfig &cfg, const std::string &where,
+		    const std::vector<GmemOp> &ops, const SequenceFailure &fail)
+{
+	bool replaying = getenv(kReplayEnv) != nullptr;
+	log("FAIL " + where + ", operation " + std::to_string(fail.op_index) + ": " + fail.op);
+	log(fail.what);
+	std::vector<GmemOp> prefix(ops.begin(), ops.begin() + fail.op_index + 1);
+	ShrinkResult s = shrink_and_report(f, cfg, env_faults(), prefix);
+	std::string test = std::string("random.") + f.type.name + ".sequences";
+	if (!replaying)
+		log("replay the run: GMEM_SEED=" + seed_text(master_seed()) + " GMEM_RANDOM_OPS=" +
+		    std::to_string(env_number_or_default(kEnvRandomOps)) + " " + fault_prefix() +
+		    "guest_memfd_random_test -r " + test);
+	log("replay the shortest: " + std::string(kReplayEnv) + "='" + file_text(cfg.init_shared) +
+	    "; " + sequence_text(s.ops) + "' " + fault_prefix() + "guest_memfd_random_test -r " + test);
+	record_failure(__FILE__, __LINE__, "the kernel's results differ from the model's prediction");
+	throw TestFailure{};
+}
+
+void add_stats(RunnerStats &total, const RunnerStats &s)
+{
+	for (int k = 0; k < kOpKinds; k++)
+		total.ops[k] += s.ops[k];
+	total.skipped += s.skipped;
+	total.errno_checked += s.errno_checked;
+	total.sigbus_checked += s.sigbus_checked;
+	total.pages_compared += s.pages_compared;
+}
+
+void print_offer(const RandomFixture &f)
+{
+	GmemModelConfig cfg = model_config(f.type, f.offer, true);
+	std::string offered, missing;
+	for (int k = 0; k < kOpKinds; k++) {
+		std::string &list = op_offered(cfg, static_cast<OpKind>(k)) ? offered : missing;
+		list += std::string(list.empty() ? "" : " ") + op_kind_name(static_cast<OpKind>(k));
+	}
+	log("operations: " + offered + (missing.empty() ? "" : "; not offered here: " + missing) +
+	    " [per-gmem attributes: " + family_name(f.offer.family) + "; " + f.offer.family_evidence + "]");
+}
+
+void print_stats(const RunnerStats &s, size_t sequences)
+{
+	std::string kinds;
+	for (int k = 0; k < kOpKinds; k++)
+		if (s.ops[k])
+			kinds += std::string(" ") + op_kind_name(static_cast<OpKind>(k)) + " " +
+				 std::to_string(s.ops[k]);
+	log(std::to_string(s.executed()) + " operations in " + std::to_string(sequences) +
+	    " sequences, 0 differences from the model; pages compared byte by byte " +
+	    std::to_string(s.pages_compared) + ", SIGBUS predicted " + std::to_string(s.sigbus_checked) +
+	    ", errors predicted " + std::to_string(s.errno_checked) + ", skipped (not applicable) " +
+	    std::to_string(s.skipped) + ";" + kinds);
+}
+
+void run_replay(const RandomFixture &f, const std::string &text)
+{
+	Replay r;
+	std::string error;
+	ASSERT_TRUE(parse_replay(text, &r, &error));
+	GmemModelConfig cfg = model_config(f.type, f.offer, r.init_shared);
+	log("replaying " + std::to_string(r.ops.size()) + " operations on a " + file_text(r.init_shared) +
+	    " guest_memfd");
+	GmemSequenceRunner runner(f.type, cfg, env_faults());
+	if (auto fail = runner.run(r.ops))
+		report_failure(f, cfg, "in the replayed sequence", r.ops, *fail);
+	print_stats(runner.stats(), 1);
+}
+
+void run_sequences(const RandomFixture &f)
+{
+	uint64_t seed = master_seed(), total = env_number_or_default(kEnvRandomOps);
+	size_t sequences = (total + kSequenceOps - 1) / kSequenceOps;
+	log("seed " + seed_text(seed) + ": " + std::to_string(total) + " operations in " +
+	    std::to_string(sequences) + " sequences on a " + f.type.name +
+	    " VM (replay: GMEM_SEED=" + seed_text(seed) + " GMEM_RANDOM_OPS=" + std::to_string(total) + ")");
+	print_offer(f);
+	RunnerStats stats;
+	for (size_t s = 0; s < sequences; s++) {
+		uint64_t seq_seed = derive_seed(seed, s);
+		size_t len = std::min<uint64_t>(kSequenceOps, total - s * kSequenceOps);
+		GmemModelConfig cfg = model_config(f.type, f.offer, pick_init_shared(seq_seed, f.offer));
+		std::vector<GmemOp> ops = generate_ops(cfg, seq_seed, len);
+		GmemSequenceRunner runner(f.type, cfg, env_faults());
+		std::optional<SequenceFailure> fail = runner.run(ops);
+		add_stats(stats, runner.stats());
+		if (fail)
+			report_failure(f, cfg,
+				       "in sequence " + std::to_string(s) + " (sequence seed " +
+					       seed_text(seq_seed) + ", " + file_text(cfg.init_shared) + ")",
+				       ops, *fail);
+	}
+	print_stats(stats, sequences);
+}
+
+
+// A fault the runner must catch: a random prefix, then a tail that surely
+// exposes it; the failure must shrink to at most max_ops operations.
+void fault_is_caught(const RandomFixture &f, GmemModelConfig cfg, RunnerFaults faults,
+		     std::vector<GmemOp> tail, size_t max_ops)
+{
+	uint64_t seed = derive_seed(master_seed(), 1000);
+	std::vector<GmemOp> ops = generate_ops(cfg, seed, 60);
+	ops.insert(ops.end(), tail.begin(), tail.end());
+	log("self-check with seed " + seed_text(master_seed()) + ": " + std::to_string(ops.size()) +
+	    " operations, the fault must be caught");
+	GmemSequenceRunner runner(f.type, cfg, faults);
+	std::optional<SequenceFailure> fail = runner.run(ops);
+	ASSERT_TRUE(fail.has_value());
+	log("caught at operation " + std::to_string(fail->op_index) + ": " + fail->op + ": " + fail->what);
+	std::vector<GmemOp> prefix(ops.begin(), ops.begin() + fail->op_index + 1);
+	ShrinkResult s = shrink_and_report(f, cfg, faults, prefix);
+	ASSERT_LE(s.ops.size(), max_ops);
+	GmemSequenceRunner replay(f.type, cfg, faults);
+	ASSERT_TRUE(replay.run(s.ops).has_value());
+}
+
+GmemOp op(OpKind kind, uint64_t first, uint64_t count, uint64_t seed = 0)
+{
+	GmemOp o;
+	o.kind = kind;
+	o.first = first;
+	o.count = count;
+	o.seed = seed;
+	return o;
+}
+
+int sequences_timeout()
+{
+	if (uint64_t t = env_number_or_default(kEnvTestTimeout))
+		return (int)t;
+	return (int)(120 + env_number_or_default(kEnvRandomOps) / 100 +
+		     env_number_or_default(kEnvShrinkSeconds));
+}
+
+int self_check_timeout()
+{
+	uint64_t t = env_number_or_default(kEnvTestTimeout);
+	return t ? (int)t : (int)(60 + env_number_or_default(kEnvShrinkSeconds));
+}
+
+}  // namespace
+
+KVMT_FIXTURE(random, RandomFixture, VmTypeVariant, vm_type_variants());
+
+KVMT_TEST_F_TIMEOUT(random, sequences, sequences_timeout())
+{
+	if (const char *replay = getenv(kReplayEnv))
+		run_replay(f, replay);
+	else
+		run_sequences(f);
+}
+
+KVMT_TEST_F_TIMEOUT(random, injected_flip_is_caught, self_check_timeout())
+{
+	RunnerFaults faults;
+	faults.flip_byte = true;
+	fault_is_caught(f, model_config(f.type, f.offer, true), faults,
+			{op(OpKind::HostWrite, 2, 1, 0xf1), op(OpKind::HostRead, 2, 1)}, 2);
+}
+
+KVMT_TEST_F_TIMEOUT(random, broken_oracle_is_caught, self_check_timeout())
+{
+	GmemModelConfig cfg = model_config(f.type, f.offer, true);
+	cfg.broken_punch = true;
+	fault_is_caught(f, cfg, RunnerFaults(),
+			{op(OpKind::HostWrite, 2, 1, 0xf2), op(OpKind::Punch, 2, 1),
+			 op(OpKind::HostRead, 2, 1)},
+			3);
+}
