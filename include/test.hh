@@ -33,6 +33,8 @@ struct TestFailure {};
 // Records a failed check: prints it as a diagnostic, marks the test failed.
 void record_failure(const char *file, int line, const std::string &what);
 bool test_failed();
+// "file:line: what" of the last failed check (empty when none).
+std::string last_failure();
 // Diagnostic line ("# ...") for the running test.
 void test_log(const std::string &msg);
 

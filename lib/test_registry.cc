@@ -44,30 +44,8 @@ FixtureDef *find_fixture(const char *name)
 	return nullptr;
 }
 
-bool g_failed = false;
 
 }  // namespace
-
-void skip(const std::string &reason)
-{
-	throw TestSkip{reason};
-}
-
-void record_failure(const char *file, int line, const std::string &what)
-{
-	g_failed = true;
-	fprintf(stderr, "# %s:%d: %s\n", file, line, what.c_str());
-}
-
-bool test_failed()
-{
-	return g_failed;
-}
-
-void test_log(const std::string &msg)
-{
-	fprintf(stderr, "# %s\n", msg.c_str());
-}
 
 bool register_fixture(const char *fixture, std::vector<VariantRef> variants)
 {

@@ -1,0 +1,137 @@
+#include "reporters.hh"
+
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+
+#include "skip.hh"
+
+namespace bench {
+namespace {
+
+constexpr const char *kOverheadFamily = "limit/noop_ioctl/";
+
+bool is_skip(const benchmark::BenchmarkReporter::Run &run)
+{
+	return run.error_occurred && is_skip_message(run.error_message);
+}
+
+double counter(const benchmark::BenchmarkReporter::Run &run, const char *name)
+{
+	auto it = run.counters.find(name);
+	return it == run.counters.end() ? 0 : it->second.value;
+}
+
+// "convert/to_private/..." -> "convert"
+std::string family_of(const std::string &name)
+{
+	return name.substr(0, name.find('/'));
+}
+
+}  // namespace
+
+bool BenchConsoleReporter::ReportContext(const Context &context)
+{
+	name_width_ = context.name_field_width;
+	return ConsoleReporter::ReportContext(context);
+}
+
+void BenchConsoleReporter::ReportRuns(const std::vector<Run> &runs)
+{
+	std::vector<Run> shown;
+	for (const Run &run : runs) {
+		if (is_skip(run)) {
+			note_skip(run);
+			continue;
+		}
+		if (run.error_occurred)
+			errors_.insert(run.benchmark_name());
+		note_overhead(run);
+		shown.push_back(run);
+	}
+	if (!shown.empty())
+		ConsoleReporter::ReportRuns(shown);
+}
+
+void BenchConsoleReporter::note_skip(const Run &run)
+{
+	std::string name = run.benchmark_name();
+	if (skipped_.count(name))
+		return;
+	skipped_[name] = skip_reason(run.error_message);
+}
+
+void BenchConsoleReporter::note_overhead(const Run &run)
+{
+	if (run.error_occurred || run.run_name.function_name.rfind(kOverheadFamily, 0) != 0)
+		return;
+	bool aggregate = run.run_type == Run::RT_Aggregate;
+	if (aggregate && run.aggregate_name != "median")
+		return;
+	Overhead &o = overhead_[run.run_name.function_name];
+	if (o.aggregate && !aggregate)
+		return;
+	o = {run.GetAdjustedRealTime(), counter(run, "bare_loop_ns"),
+	     counter(run, "harness_overhead_pct"), aggregate};
+}
+
+void BenchConsoleReporter::print_skips()
+{
+	std::map<std::string, std::map<std::string, int>> by_reason;  // reason -> family -> count
+	for (const auto &[name, reason] : skipped_) {
+		by_reason[reason][family_of(name)]++;
+		printf("%-*s SKIPPED: %s\n", static_cast<int>(name_width_), name.c_str(), reason.c_str());
+	}
+	if (!skipped_.empty())
+		printf("# %zu benchmarks skipped (the kernel cannot run them):\n", skipped_.size());
+	for (const auto &[reason, families] : by_reason) {
+		std::string which;
+		for (const auto &[family, count] : families)
+			which += (which.empty() ? "" : ", ") + family + "/* (" + std::to_string(count) + ")";
+		printf("#   %s: %s\n", which.c_str(), reason.c_str());
+	}
+}
+
+void BenchConsoleReporter::print_overhead()
+{
+	for (const auto &[name, o] : overhead_)
+		printf("# harness overhead (%s): %+.2f%% (%s; %.2f ns per no-op ioctl through the "
+		       "harness, %.2f ns in a bare loop)\n",
+		       name.c_str(), o.pct,
+		       o.aggregate ? "median over the repetitions" : "one repetition", o.harness_ns,
+		       o.bare_ns);
+}
+
+// Other tenants of the machine add noise that the stopwatch cannot remove
+// (shared caches, memory bandwidth, kernel locks): say how busy it was.
+static void print_load()
+{
+	double load[3];
+	if (getloadavg(load, 3) == 3)
+		printf("# machine load at the end: %.2f %.2f %.2f (1, 5, 15 min) on %ld CPUs\n", load[0],
+		       load[1], load[2], sysconf(_SC_NPROCESSORS_ONLN));
+}
+
+void BenchConsoleReporter::Finalize()
+{
+	ConsoleReporter::Finalize();
+	print_load();
+	print_overhead();
+	print_skips();
+	for (const std::string &name : errors_)
+		printf("# FAILED: %s\n", name.c_str());
+	fflush(stdout);
+}
+
+void BenchJsonReporter::ReportRuns(const std::vector<Run> &runs)
+{
+	std::vector<Run> kept;
+	for (const Run &run : runs)
+		if (!is_skip(run) || skipped_.insert(run.benchmark_name()).second)
+			kept.push_back(run);
+	if (!kept.empty())
+		JSONReporter::ReportRuns(kept);
+}
+
+}  // namespace bench

@@ -1,0 +1,229 @@
+#include "support.hh"
+
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+
+#include "errors.hh"
+#include "guest_memfd.hh"
+#include "kvm_system.hh"
+#include "test.hh"
+#include "vm.hh"
+
+namespace bench {
+namespace {
+
+constexpr uint64_t kInPlaceFlags = GUEST_MEMFD_FLAG_MMAP | GUEST_MEMFD_FLAG_INIT_SHARED;
+
+std::string hex(uint64_t v)
+{
+	char buf[32];
+	snprintf(buf, sizeof(buf), "0x%llx", (unsigned long long)v);
+	return buf;
+}
+
+template <typename F>
+std::string reason_of(F &&probe)
+{
+	try {
+		return probe();
+	} catch (const kvmt::TestSkip &s) {
+		return s.reason;
+	} catch (const std::exception &e) {
+		return e.what();
+	}
+}
+
+std::string probe_inplace()
+{
+	kvmt::Vm vm(kvmt::default_vm_type());
+	kvmt::require_guest_memfd(vm, kInPlaceFlags);
+	return "";
+}
+
+bool offers_guest_memfd(const kvmt::VmTypeInfo &type)
+{
+	std::string why;
+	if (!kvmt::vm_type_offered(type, &why))
+		return false;
+	return reason_of([&] {
+		       kvmt::Vm vm(type);
+		       return vm.supports_guest_memfd(&why) ? std::string() : why;
+	       }).empty();
+}
+
+// The first offered type with private memory that also has guest_memfd
+// (SEV and SEV-ES have encrypted memory but no guest_memfd).
+const kvmt::VmTypeInfo *first_private_type()
+{
+	for (const kvmt::VmTypeInfo &t : kvmt::arch_vm_types())
+		if (t.private_memory && offers_guest_memfd(t))
+			return &t;
+	return nullptr;
+}
+
+// Rule 2 of the spec's section 2 on a scratch guest_memfd of the type:
+// ENOTTY = per-gmem attributes off; EINVAL to a size-0 request = on.
+std::string probe_attributes(const kvmt::VmTypeInfo &type)
+{
+	kvmt::Vm vm(type);
+	kvmt::GuestMemfd gmem(vm, 4096, 0);
+	kvmt::AttributesResult r = gmem.set_attributes(0, 0, KVM_MEMORY_ATTRIBUTE_PRIVATE);
+	if (r.err == EINVAL)
+		return "";
+	return std::string("no per-gmem memory attributes: KVM_SET_MEMORY_ATTRIBUTES2 of size 0 on a ") +
+	       type.name + " guest_memfd answers " + (r.err ? kvmt::errno_name(r.err) : "success") +
+	       ", not EINVAL";
+}
+
+std::string probe_per_vm(const kvmt::VmTypeInfo &type)
+{
+	kvmt::Vm vm(type);
+	long attrs = vm.check_extension(KVM_CAP_MEMORY_ATTRIBUTES);
+	if (!(attrs & KVM_MEMORY_ATTRIBUTE_PRIVATE))
+		return std::string("KVM_CAP_MEMORY_ATTRIBUTES=") + hex(attrs) + " on " + type.name +
+		       " VMs: no per-VM PRIVATE attribute (per-gmem attributes replace it)";
+	std::string why;
+	if (!vm.supports_guest_memfd(&why))
+		return why;
+	return "";
+}
+
+// The errno of a conversion of a scratch page in direction d with mode m,
+// 0 on success; throws when the scratch page cannot be set up.
+int scratch_conversion(const kvmt::VmTypeInfo &type, Direction d, Mode m)
+{
+	kvmt::Vm vm(type);
+	kvmt::GuestMemfd gmem(vm, 4096, 0);
+	kvmt::AttributesResult r = gmem.set_attributes(0, 4096, target_attributes(opposite(d)));
+	if (r.err)
+		throw kvmt::Error("setting up the scratch page failed: " + kvmt::errno_name(r.err));
+	return gmem.set_attributes(0, 4096, target_attributes(d), mode_flags(m)).err;
+}
+
+std::string probe_mode(const kvmt::VmTypeInfo &type, Direction d, Mode m)
+{
+	int err = scratch_conversion(type, d, m);
+	if (!err)
+		return "";
+	return std::string("VM type ") + type.name + " answers " + kvmt::errno_name(err) + " to " +
+	       direction_name(d) + " with content mode " + mode_name(m);
+}
+
+// Rule 3: content modes exist iff a to-shared ZERO request on a scratch page
+// succeeds or answers EOPNOTSUPP; EINVAL means the kernel takes no flags.
+bool has_content_modes(const kvmt::VmTypeInfo &type)
+{
+	try {
+		int err = scratch_conversion(type, Direction::ToShared, Mode::Zero);
+		return err == 0 || err == EOPNOTSUPP;
+	} catch (const std::exception &) {
+		return false;
+	}
+}
+
+void detect_modes(Support &s)
+{
+	bool modes = has_content_modes(*s.private_type);
+	for (Direction d : {Direction::ToPrivate, Direction::ToShared})
+		for (Mode m : modes_for(d)) {
+			std::string key = std::string(direction_name(d)) + "/" + mode_name(m);
+			if (m == Mode::Unspecified)
+				continue;
+			if (!modes)
+				s.mode_missing[key] = "kernel takes no content-mode flags (per-gmem "
+						      "attributes of the applied revision: flags must be 0)";
+			else
+				s.mode_missing[key] = reason_of([&] { return probe_mode(*s.private_type, d, m); });
+		}
+}
+
+void note_no_private_type(Support &s)
+{
+	std::string none = "a VM type with private memory and guest_memfd: none offered "
+			   "(KVM_CAP_VM_TYPES=" +
+			   hex(kvmt::KvmSystem::get().check_extension(KVM_CAP_VM_TYPES)) + ")";
+	s.attributes_missing = "per-gmem KVM_SET_MEMORY_ATTRIBUTES2 needs " + none;
+	s.per_vm_missing = "per-VM KVM_SET_MEMORY_ATTRIBUTES needs " + none;
+}
+
+void detect_private_type(Support &s)
+{
+	const kvmt::VmTypeInfo &type = *s.private_type;
+	s.attributes_missing = reason_of([&] { return probe_attributes(type); });
+	reason_of([&] {  // private_gmem_flags stays 0 when the VM cannot be created
+		kvmt::Vm vm(type);
+		s.private_gmem_flags = vm.guest_memfd_flags();
+		return std::string();
+	});
+	s.per_vm_missing = reason_of([&] { return probe_per_vm(type); });
+	if (s.attributes_missing.empty())
+		detect_modes(s);
+}
+
+Support detect()
+{
+	Support s;
+	int fd = kvmt::open_kvm(&s.kvm_missing);
+	if (fd < 0) {
+		s.inplace_missing = s.attributes_missing = s.per_vm_missing = s.kvm_missing;
+		return s;
+	}
+	close(fd);
+	s.profile_missing = reason_of([&] {
+		s.profile = kvmt::detect_profile();
+		return std::string();
+	});
+	s.inplace_missing = reason_of(probe_inplace);
+	s.private_type = first_private_type();
+	if (s.private_type)
+		detect_private_type(s);
+	else
+		note_no_private_type(s);
+	return s;
+}
+
+}  // namespace
+
+std::string Support::conversion_missing(Direction d, Mode m) const
+{
+	if (!attributes_missing.empty())
+		return attributes_missing;
+	auto it = mode_missing.find(std::string(direction_name(d)) + "/" + mode_name(m));
+	return it == mode_missing.end() ? "" : it->second;
+}
+
+std::string Support::mapping_missing() const
+{
+	if (!attributes_missing.empty())
+		return attributes_missing;
+	if ((private_gmem_flags & kInPlaceFlags) == kInPlaceFlags)
+		return "";
+	return std::string("VM type ") + private_type->name + " offers no guest_memfd MMAP|INIT_SHARED "
+	       "(KVM_CAP_GUEST_MEMFD_FLAGS=" + hex(private_gmem_flags) + ")";
+}
+
+std::string Support::describe() const
+{
+	if (!kvm_missing.empty())
+		return "no KVM: " + kvm_missing;
+	if (!profile_missing.empty())
+		return "profile detection failed: " + profile_missing;
+	return kvmt::describe_profile(profile);
+}
+
+const Support &support()
+{
+	static const Support s = detect();
+	return s;
+}
+
+const kvmt::VmTypeInfo &private_vm_type()
+{
+	if (!support().private_type)
+		kvmt::skip(support().per_vm_missing);
+	return *support().private_type;
+}
+
+}  // namespace bench
