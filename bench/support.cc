@@ -10,18 +10,14 @@
 #include "kvm_system.hh"
 #include "test.hh"
 #include "vm.hh"
+#include "hex.hh"
+
+using kvmt::hex;
 
 namespace bench {
 namespace {
 
 constexpr uint64_t kInPlaceFlags = GUEST_MEMFD_FLAG_MMAP | GUEST_MEMFD_FLAG_INIT_SHARED;
-
-std::string hex(uint64_t v)
-{
-	char buf[32];
-	snprintf(buf, sizeof(buf), "0x%llx", (unsigned long long)v);
-	return buf;
-}
 
 template <typename F>
 std::string reason_of(F &&probe)

@@ -1,4 +1,5 @@
 #include "gmem_ops.hh"
+#include "hex.hh"
 
 #include <cerrno>
 #include <cinttypes>
@@ -26,13 +27,6 @@ bool has_seed(OpKind k)
 bool has_misalign(OpKind k)
 {
 	return k == OpKind::Allocate || k == OpKind::Punch || k == OpKind::Convert;
-}
-
-std::string hex(uint64_t v)
-{
-	char buf[32];
-	snprintf(buf, sizeof(buf), "0x%" PRIx64, v);
-	return buf;
 }
 
 bool parse_number(const std::string &s, uint64_t *v)

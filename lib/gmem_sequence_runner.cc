@@ -17,6 +17,7 @@
 #include "test.hh"
 #include "test_vm.hh"
 #include "vm.hh"
+#include "hex.hh"
 
 namespace kvmt {
 
@@ -28,13 +29,6 @@ constexpr uint64_t kFlipOffset = 0x123;
 constexpr int kTransientRetries = 20;
 
 using Mismatch = std::optional<std::string>;
-
-std::string hex(uint64_t v)
-{
-	char buf[32];
-	snprintf(buf, sizeof(buf), "0x%" PRIx64, v);
-	return buf;
-}
 
 std::string err_text(int err)
 {

@@ -3,15 +3,9 @@
 #include <cstdio>
 
 #include "pattern.hh"
+#include "hex.hh"
 
 namespace kvmt {
-
-static std::string hex(uint64_t v)
-{
-	char buf[32];
-	snprintf(buf, sizeof(buf), "0x%llx", (unsigned long long)v);
-	return buf;
-}
 
 std::string describe_content(const PageContent &c)
 {

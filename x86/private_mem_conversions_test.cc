@@ -35,6 +35,7 @@
 #include "test_vm.hh"
 #include "threads.hh"
 #include "vm.hh"
+#include "hex.hh"
 
 using namespace kvmt;
 using namespace kvmt::x86;
@@ -65,13 +66,6 @@ constexpr uint64_t kSeedHost1 = 0x4801, kSeedGuest1 = 0x6701, kSeedPrivate1 = 0x
 
 constexpr uint64_t kEncrypted = KVM_MAP_GPA_RANGE_ENCRYPTED;
 constexpr uint64_t kDecrypted = KVM_MAP_GPA_RANGE_DECRYPTED;
-
-std::string hex(uint64_t v)
-{
-	char buf[32];
-	snprintf(buf, sizeof(buf), "0x%llx", (unsigned long long)v);
-	return buf;
-}
 
 enum class AttrMode { PerVm, InPlace };
 

@@ -34,6 +34,7 @@
 #include "test.hh"
 #include "vcpu.hh"
 #include "vm.hh"
+#include "hex.hh"
 
 using namespace kvmt;
 using namespace kvmt::x86;
@@ -49,13 +50,6 @@ constexpr uint64_t kGpa = 0x80000000ULL;
 constexpr uint32_t kSlot = 1;
 constexpr uint64_t kSeed = 0x5e5;
 constexpr uint32_t kReservedLeaf1EdxBit = 1u << 10;
-
-std::string hex(uint64_t v)
-{
-	char buf[32];
-	snprintf(buf, sizeof(buf), "0x%llx", (unsigned long long)v);
-	return buf;
-}
 
 struct SnpVariant {
 	std::string name;

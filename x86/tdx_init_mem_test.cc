@@ -33,6 +33,7 @@
 #include "test.hh"
 #include "vcpu.hh"
 #include "vm.hh"
+#include "hex.hh"
 
 using namespace kvmt;
 using namespace kvmt::x86;
@@ -49,13 +50,6 @@ constexpr uint32_t kSlot = 1;
 constexpr uint64_t kSeed = 0x7d8;
 constexpr int kIoapicPins = 24;
 constexpr uint32_t kGuestPhysBits = 48;  // CPUID 0x80000008 EAX[23:16]: GPAW 48
-
-std::string hex(uint64_t v)
-{
-	char buf[32];
-	snprintf(buf, sizeof(buf), "0x%llx", (unsigned long long)v);
-	return buf;
-}
 
 struct TdxVariant {
 	std::string name;

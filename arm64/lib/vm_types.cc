@@ -32,6 +32,7 @@
 #include "kvm_system.hh"
 #include "kvm_uapi.hh"
 #include "vm_type.hh"
+#include "hex.hh"
 
 namespace kvmt {
 
@@ -58,13 +59,6 @@ int create_vm_errno(unsigned long type)
 		close(fd);
 	results[type] = err;
 	return err;
-}
-
-std::string hex(unsigned long v)
-{
-	char buf[32];
-	snprintf(buf, sizeof(buf), "0x%lx", v);
-	return buf;
 }
 
 }  // namespace

@@ -27,6 +27,7 @@
 #include "test.hh"
 #include "test_vm.hh"
 #include "vm.hh"
+#include "hex.hh"
 
 using namespace kvmt;
 
@@ -42,13 +43,6 @@ constexpr uint64_t kInitShared = GUEST_MEMFD_FLAG_INIT_SHARED;
 constexpr uint64_t kPrivate = KVM_MEMORY_ATTRIBUTE_PRIVATE;
 constexpr uint64_t kSeedA = 0x5eed, kSeedB = 0xb00c;
 constexpr uint32_t kGmemSlot = 1;
-
-std::string hex(uint64_t v)
-{
-	char buf[32];
-	snprintf(buf, sizeof(buf), "0x%llx", (unsigned long long)v);
-	return buf;
-}
 
 std::string result_text(const AttributesResult &r)
 {

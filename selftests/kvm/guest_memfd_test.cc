@@ -25,6 +25,7 @@
 #include "test_vm.hh"
 #include "threads.hh"
 #include "vm.hh"
+#include "hex.hh"
 
 using namespace kvmt;
 
@@ -38,13 +39,6 @@ constexpr uint64_t kSize = kPages * kPage;
 constexpr uint64_t kMmap = GUEST_MEMFD_FLAG_MMAP;
 constexpr uint64_t kInitShared = GUEST_MEMFD_FLAG_INIT_SHARED;
 constexpr uint64_t kSeedA = 0xa11ce, kSeedB = 0xb0b;
-
-std::string hex(uint64_t v)
-{
-	char buf[32];
-	snprintf(buf, sizeof(buf), "0x%llx", (unsigned long long)v);
-	return buf;
-}
 
 void expect_pattern(const uint8_t *base, uint64_t file_offset, uint64_t len, uint64_t seed)
 {

@@ -14,19 +14,13 @@
 #include "test.hh"
 #include "vcpu.hh"
 #include "vm.hh"
+#include "hex.hh"
 
 namespace kvmt::x86 {
 
 namespace {
 
 constexpr uint64_t kPage = 4096;
-
-std::string hex(uint64_t v)
-{
-	char buf[32];
-	snprintf(buf, sizeof(buf), "0x%llx", (unsigned long long)v);
-	return buf;
-}
 
 // In C++ the 6.1 header's struct kvm_cpuid2 (with its entries[0]) has a
 // different size than the kernel's 8 bytes, which changes the ioctl numbers.
