@@ -6,6 +6,7 @@
 #include <linux/kvm.h>
 
 #include <cstdint>
+#include <string>
 #include <vector>
 
 namespace kvmt {
@@ -23,6 +24,17 @@ void require_per_vm_private(const Vm &vm);
 // ENOTTY means per-gmem attributes are off. A VM type without private memory
 // must answer EINVAL (anything else fails the test), then skips.
 void require_per_gmem_attributes(const Vm &vm);
+
+// How a launch test's memory becomes private: in place (per-gmem attributes
+// on an MMAP|INIT_SHARED guest_memfd) or legacy (per-VM attributes, a
+// private-only guest_memfd and separate shared memory).
+struct AttributeModeVariant {
+	std::string name;
+	bool in_place;
+};
+std::vector<AttributeModeVariant> attribute_mode_variants();
+// Skips unless the VM offers the mode; returns the guest_memfd flags it takes.
+uint64_t require_attribute_mode(const Vm &vm, bool in_place);
 
 // The flags of an in-place conversion that keeps contents: PRESERVE on the
 // content-mode revisions (RFC v3-v5), 0 on the applied one (KVM does not

@@ -51,16 +51,6 @@ constexpr uint32_t kSlot = 1;
 constexpr uint64_t kSeed = 0x5e5;
 constexpr uint32_t kReservedLeaf1EdxBit = 1u << 10;
 
-struct SnpVariant {
-	std::string name;
-	bool in_place;
-};
-
-std::vector<SnpVariant> snp_memory_variants()
-{
-	return {{"in_place", true}, {"legacy", false}};
-}
-
 struct LaunchUpdateResult {
 	int err;            // KVM's errno, 0 on success
 	uint32_t fw_error;  // the firmware's status (kvm_sev_cmd.error)
@@ -69,7 +59,7 @@ struct LaunchUpdateResult {
 
 class SnpLaunch {
 public:
-	explicit SnpLaunch(const SnpVariant &v) : vm_(vm_type_by_name("snp")), in_place_(v.in_place)
+	explicit SnpLaunch(const AttributeModeVariant &v) : vm_(vm_type_by_name("snp")), in_place_(v.in_place)
 	{
 		int fd = open(kSevDevice, O_RDWR | O_CLOEXEC);
 		if (fd < 0)
@@ -77,18 +67,9 @@ public:
 			     "): SNP launch commands go through the SEV firmware device");
 		sev_.reset(fd);
 
-		uint64_t flags = 0;
-		if (in_place_) {
-			require_per_gmem_attributes(vm_);
-			flags = GUEST_MEMFD_FLAG_MMAP | GUEST_MEMFD_FLAG_INIT_SHARED;
-			require_guest_memfd(vm_, flags);
+		uint64_t flags = require_attribute_mode(vm_, in_place_);
+		if (in_place_)
 			keep_flags_ = keep_contents_flags();
-		} else {
-			require_per_vm_private(vm_);
-			std::string why;
-			if (!vm_.supports_guest_memfd(&why))
-				skip(why);
-		}
 
 		kvm_sev_init init = {};  // no VMSA features, default GHCB version
 		encrypt_op(KVM_SEV_INIT2, &init, "KVM_SEV_INIT2");
@@ -177,7 +158,7 @@ private:
 	Mapping source_;  // legacy: LAUNCH_UPDATE's uaddr
 };
 
-KVMT_FIXTURE(snp, SnpLaunch, SnpVariant, snp_memory_variants());
+KVMT_FIXTURE(snp, SnpLaunch, AttributeModeVariant, attribute_mode_variants());
 
 void expect_update_ok(const LaunchUpdateResult &r, uint64_t page, uint64_t npages)
 {

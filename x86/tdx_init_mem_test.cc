@@ -51,16 +51,6 @@ constexpr uint64_t kSeed = 0x7d8;
 constexpr int kIoapicPins = 24;
 constexpr uint32_t kGuestPhysBits = 48;  // CPUID 0x80000008 EAX[23:16]: GPAW 48
 
-struct TdxVariant {
-	std::string name;
-	bool in_place;
-};
-
-std::vector<TdxVariant> tdx_memory_variants()
-{
-	return {{"in_place", true}, {"legacy", false}};
-}
-
 // A fixed struct followed by a struct kvm_cpuid2 and its entries.
 template <typename Head>
 class WithCpuid {
@@ -106,21 +96,12 @@ void tdx_op_ok(int fd, uint32_t id, uint32_t flags, uint64_t data, const char *w
 
 class TdxLaunch {
 public:
-	explicit TdxLaunch(const TdxVariant &v) : vm_(vm_type_by_name("tdx")), in_place_(v.in_place)
+	explicit TdxLaunch(const AttributeModeVariant &v) : vm_(vm_type_by_name("tdx")), in_place_(v.in_place)
 	{
 		// What the variant needs, before the TD takes a key.
-		uint64_t flags = 0;
-		if (in_place_) {
-			require_per_gmem_attributes(vm_);
-			flags = GUEST_MEMFD_FLAG_MMAP | GUEST_MEMFD_FLAG_INIT_SHARED;
-			require_guest_memfd(vm_, flags);
+		uint64_t flags = require_attribute_mode(vm_, in_place_);
+		if (in_place_)
 			keep_flags_ = keep_contents_flags();
-		} else {
-			require_per_vm_private(vm_);
-			std::string why;
-			if (!vm_.supports_guest_memfd(&why))
-				skip(why);
-		}
 
 		init_vm();
 		if (int err = vm_.__enable_cap(KVM_CAP_SPLIT_IRQCHIP, kIoapicPins))
@@ -229,7 +210,7 @@ private:
 	Mapping source_;
 };
 
-KVMT_FIXTURE(tdx, TdxLaunch, TdxVariant, tdx_memory_variants());
+KVMT_FIXTURE(tdx, TdxLaunch, AttributeModeVariant, attribute_mode_variants());
 
 void expect_populated(const TdxLaunch::InitMemResult &res, uint64_t page, uint64_t npages)
 {

@@ -63,6 +63,26 @@ void require_per_gmem_attributes(const Vm &vm)
 	}
 }
 
+std::vector<AttributeModeVariant> attribute_mode_variants()
+{
+	return {{"in_place", true}, {"legacy", false}};
+}
+
+uint64_t require_attribute_mode(const Vm &vm, bool in_place)
+{
+	if (!in_place) {
+		require_per_vm_private(vm);
+		std::string why;
+		if (!vm.supports_guest_memfd(&why))
+			skip(why);
+		return 0;
+	}
+	require_per_gmem_attributes(vm);
+	uint64_t flags = GUEST_MEMFD_FLAG_MMAP | GUEST_MEMFD_FLAG_INIT_SHARED;
+	require_guest_memfd(vm, flags);
+	return flags;
+}
+
 uint64_t keep_contents_flags()
 {
 	return detect_profile().family == AttributesFamily::ContentModes ? kContentPreserve : 0;
