@@ -46,6 +46,9 @@ struct GmemOp {
 	bool operator==(const GmemOp &o) const;
 };
 
+// An operation on pages [first, first + count), for tests that write sequences by hand.
+GmemOp make_op(OpKind kind, uint64_t first = 0, uint64_t count = 1, uint64_t seed = 0);
+
 const char *op_kind_name(OpKind k);  // "hwrite"
 std::string op_text(const GmemOp &op);
 // False with *error ("unknown operation 'x'") when text is not an op.

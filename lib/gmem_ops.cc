@@ -93,6 +93,16 @@ bool GmemOp::operator==(const GmemOp &o) const
 	       misalign == o.misalign && to_private == o.to_private && mode == o.mode;
 }
 
+GmemOp make_op(OpKind kind, uint64_t first, uint64_t count, uint64_t seed)
+{
+	GmemOp o;
+	o.kind = kind;
+	o.first = first;
+	o.count = count;
+	o.seed = seed;
+	return o;
+}
+
 const char *op_kind_name(OpKind k)
 {
 	return kKindNames[static_cast<int>(k)];

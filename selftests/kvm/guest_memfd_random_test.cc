@@ -289,16 +289,6 @@ void fault_is_caught(const RandomFixture &f, GmemModelConfig cfg, RunnerFaults f
 	ASSERT_TRUE(replay.run(s.ops).has_value());
 }
 
-GmemOp op(OpKind kind, uint64_t first, uint64_t count, uint64_t seed = 0)
-{
-	GmemOp o;
-	o.kind = kind;
-	o.first = first;
-	o.count = count;
-	o.seed = seed;
-	return o;
-}
-
 int sequences_timeout()
 {
 	if (uint64_t t = env_number_or_default(kEnvTestTimeout))
@@ -330,7 +320,7 @@ KVMT_TEST_F_TIMEOUT(random, injected_flip_is_caught, self_check_timeout())
 	RunnerFaults faults;
 	faults.flip_byte = true;
 	fault_is_caught(f, model_config(f.type, f.offer, true), faults,
-			{op(OpKind::HostWrite, 2, 1, 0xf1), op(OpKind::HostRead, 2, 1)}, 2);
+			{make_op(OpKind::HostWrite, 2, 1, 0xf1), make_op(OpKind::HostRead, 2, 1)}, 2);
 }
 
 KVMT_TEST_F_TIMEOUT(random, broken_oracle_is_caught, self_check_timeout())
@@ -338,7 +328,7 @@ KVMT_TEST_F_TIMEOUT(random, broken_oracle_is_caught, self_check_timeout())
 	GmemModelConfig cfg = model_config(f.type, f.offer, true);
 	cfg.broken_punch = true;
 	fault_is_caught(f, cfg, RunnerFaults(),
-			{op(OpKind::HostWrite, 2, 1, 0xf2), op(OpKind::Punch, 2, 1),
-			 op(OpKind::HostRead, 2, 1)},
+			{make_op(OpKind::HostWrite, 2, 1, 0xf2), make_op(OpKind::Punch, 2, 1),
+			 make_op(OpKind::HostRead, 2, 1)},
 			3);
 }
