@@ -29,6 +29,10 @@ struct Profile {
 // this type (which must have private memory); *evidence says what answered.
 AttributesFamily probe_attributes_family(const VmTypeInfo &type, std::string *evidence);
 
+// The running kernel's family, probed on the first offered VM type with
+// private memory (the mode is module-wide); None when there is none.
+AttributesFamily kernel_attributes_family(std::string *evidence);
+
 // Needs /dev/kvm; a VM type that cannot be probed counts as offering nothing.
 Profile detect_profile();
 std::string describe_profile(const Profile &p);

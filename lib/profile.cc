@@ -60,6 +60,17 @@ AttributesFamily probe_attributes_family(const VmTypeInfo &type, std::string *ev
 	return AttributesFamily::Applied;
 }
 
+AttributesFamily kernel_attributes_family(std::string *evidence)
+{
+	for (const VmTypeInfo &t : arch_vm_types()) {
+		std::string why;
+		if (t.private_memory && vm_type_offered(t, &why))
+			return probe_attributes_family(t, evidence);
+	}
+	*evidence = "no VM type with private memory offered";
+	return AttributesFamily::None;
+}
+
 Profile detect_profile()
 {
 	Profile p;
@@ -72,20 +83,14 @@ Profile detect_profile()
 		Vm vm(default_vm_type());
 		p.default_gmem_flags = vm.guest_memfd_flags();
 	}
-	p.family = AttributesFamily::None;
-	p.family_evidence = "no VM type with private memory offered";
-	for (const VmTypeInfo &t : arch_vm_types()) {
-		std::string why;
-		if (!t.private_memory || !vm_type_offered(t, &why))
-			continue;
-		try {
-			p.family = probe_attributes_family(t, &p.family_evidence);
-		} catch (const std::exception &e) {
-			p.family_evidence = std::string(t.name) + ": " + e.what();
-		} catch (const TestSkip &s) {
-			p.family_evidence = std::string(t.name) + ": " + s.reason;
-		}
-		break;
+	try {
+		p.family = kernel_attributes_family(&p.family_evidence);
+	} catch (const std::exception &e) {
+		p.family = AttributesFamily::None;
+		p.family_evidence = e.what();
+	} catch (const TestSkip &s) {
+		p.family = AttributesFamily::None;
+		p.family_evidence = s.reason;
 	}
 	for (const char *param : {"gmem_in_place_conversion", "vm_memory_attributes"}) {
 		std::string v = read_parameter(param);

@@ -1,12 +1,8 @@
 // The C++ side of the harness bridge: the registry the KVMT_* macros fill at
 // static-initialization time, the body runner the harness calls in its forked
 // child, and main().
-#include <unistd.h>
-
 #include <cstdio>
 #include <cstdlib>
-#include <iostream>
-#include <map>
 
 #include "harness_glue.h"
 #include "fd_census.hh"
@@ -43,7 +39,6 @@ FixtureDef *find_fixture(const char *name)
 			return &f;
 	return nullptr;
 }
-
 
 }  // namespace
 

@@ -49,18 +49,6 @@ std::string result_text(const AttributesResult &r)
 	return r.err ? errno_name(r.err) + " (error_offset " + hex(r.error_offset) + ")" : "0";
 }
 
-// The family of the running kernel, from a VM type with private memory.
-AttributesFamily kernel_family(std::string *evidence)
-{
-	for (const VmTypeInfo &t : arch_vm_types()) {
-		std::string why;
-		if (t.private_memory && vm_type_offered(t, &why))
-			return probe_attributes_family(t, evidence);
-	}
-	*evidence = "no VM type with private memory offered";
-	return AttributesFamily::None;
-}
-
 void require_private_memory(const VmTypeInfo &type)
 {
 	if (!type.private_memory)
@@ -199,7 +187,7 @@ KVMT_FIXTURE(validation, Validation, VmTypeVariant, vm_type_variants());
 KVMT_TEST_F(validation, enotty_when_in_place_off)
 {
 	std::string evidence;
-	if (kernel_family(&evidence) != AttributesFamily::None)
+	if (kernel_attributes_family(&evidence) != AttributesFamily::None)
 		skip("per-gmem attributes are on [" + evidence + "]");
 	uint64_t flags = f.vm.guest_memfd_flags() & kMmap;
 	require_guest_memfd(f.vm, flags);
@@ -218,7 +206,7 @@ KVMT_TEST_F(validation, default_vm_einval)
 	if (v.type->private_memory)
 		skip(std::string("VM type ") + v.name + " has private memory");
 	std::string evidence;
-	if (kernel_family(&evidence) == AttributesFamily::None)
+	if (kernel_attributes_family(&evidence) == AttributesFamily::None)
 		skip("per-gmem attributes not offered [" + evidence + "]");
 	require_guest_memfd(f.vm, kMmap | kInitShared);
 	GuestMemfd gmem(f.vm, kSize, kMmap | kInitShared);
@@ -746,7 +734,7 @@ KVMT_TEST_F(guest, unbacked_gpa_is_mmio_not_memory_fault)
 void print_contract_rows()
 {
 	std::string evidence;
-	AttributesFamily family = kernel_family(&evidence);
+	AttributesFamily family = kernel_attributes_family(&evidence);
 	printf("# contract family: %s [%s]\n", family_name(family), evidence.c_str());
 	for (const VmTypeInfo &t : arch_vm_types()) {
 		std::string why;
