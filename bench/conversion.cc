@@ -4,24 +4,6 @@
 
 namespace bench {
 
-const char *direction_name(Direction d)
-{
-	return d == Direction::ToPrivate ? "to_private" : "to_shared";
-}
-
-const char *mode_name(Mode m)
-{
-	switch (m) {
-	case Mode::Zero:
-		return "zero";
-	case Mode::Preserve:
-		return "preserve";
-	case Mode::Unspecified:
-		break;
-	}
-	return "unspecified";
-}
-
 const char *population_name(Population p)
 {
 	switch (p) {
@@ -43,19 +25,6 @@ Direction opposite(Direction d)
 uint64_t target_attributes(Direction d)
 {
 	return d == Direction::ToPrivate ? KVM_MEMORY_ATTRIBUTE_PRIVATE : 0;
-}
-
-uint64_t mode_flags(Mode m)
-{
-	switch (m) {
-	case Mode::Zero:
-		return kvmt::kContentZero;
-	case Mode::Preserve:
-		return kvmt::kContentPreserve;
-	case Mode::Unspecified:
-		break;
-	}
-	return kvmt::kContentUnspecified;
 }
 
 const std::vector<Mode> &modes_for(Direction d)

@@ -5,22 +5,25 @@
 #include <cstdint>
 #include <vector>
 
+#include "conversion_contract.hh"
+
 namespace bench {
 
-enum class Direction { ToPrivate, ToShared };
-enum class Mode { Unspecified, Zero, Preserve };
+// Direction and content mode are the contract's (include/conversion_contract.hh).
+using Direction = kvmt::Direction;
+using Mode = kvmt::ContentMode;
+using kvmt::direction_name;  // "to_private"
+using kvmt::mode_name;       // "unspecified"
+
 // Pages of the range before the conversion: none allocated; allocated
 // (fallocate) but not in any host page table; allocated and written through
 // the host mapping (to-private only: private pages cannot be host-mapped).
 enum class Population { Unallocated, Allocated, Mapped };
 
-const char *direction_name(Direction d);  // "to_private"
-const char *mode_name(Mode m);            // "unspecified"
 const char *population_name(Population p);  // "allocated"
 
 Direction opposite(Direction d);
 uint64_t target_attributes(Direction d);  // KVM_MEMORY_ATTRIBUTE_PRIVATE or 0
-uint64_t mode_flags(Mode m);              // the flags field of the request
 
 // Modes that exist for a direction: ZERO only towards shared (the spec makes
 // shared -> private with ZERO EOPNOTSUPP on every VM type).

@@ -30,7 +30,7 @@ void convert(benchmark::State &state, const ConversionCase &c)
 			region.convert_all(opposite(c.direction));
 			region.populate(c.population, n * bytes);
 		},
-		[&](uint64_t i) { region.convert_chunk(i, c.direction, mode_flags(c.mode)); });
+		[&](uint64_t i) { region.convert_chunk(i, c.direction, kvmt::content_mode_flags(c.mode)); });
 	report_conversion(state, t, bytes, FloorFd::Gmem, c.mode, region.eagain_retries());
 }
 

@@ -95,7 +95,7 @@ int scratch_conversion(const kvmt::VmTypeInfo &type, Direction d, Mode m)
 	kvmt::AttributesResult r = gmem.set_attributes(0, 4096, target_attributes(opposite(d)));
 	if (r.err)
 		throw kvmt::Error("setting up the scratch page failed: " + kvmt::errno_name(r.err));
-	return gmem.set_attributes(0, 4096, target_attributes(d), mode_flags(m)).err;
+	return gmem.set_attributes(0, 4096, target_attributes(d), kvmt::content_mode_flags(m)).err;
 }
 
 std::string probe_mode(const kvmt::VmTypeInfo &type, Direction d, Mode m)
