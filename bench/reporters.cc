@@ -11,6 +11,7 @@ namespace bench {
 namespace {
 
 constexpr const char *kOverheadFamily = "limit/noop_ioctl/";
+constexpr double kCvTarget = 0.05;
 
 bool is_skip(const benchmark::BenchmarkReporter::Run &run)
 {
@@ -27,6 +28,13 @@ double counter(const benchmark::BenchmarkReporter::Run &run, const char *name)
 std::string family_of(const std::string &name)
 {
 	return name.substr(0, name.find('/'));
+}
+
+// "peer/punch_hole/memfd/64m" -> "peer/punch_hole"
+std::string two_level_family(const std::string &name)
+{
+	size_t second = name.find('/', name.find('/') + 1);
+	return name.substr(0, second);
 }
 
 }  // namespace
@@ -48,6 +56,7 @@ void BenchConsoleReporter::ReportRuns(const std::vector<Run> &runs)
 		if (run.error_occurred)
 			errors_.insert(run.benchmark_name());
 		note_overhead(run);
+		note_cv(run);
 		shown.push_back(run);
 	}
 	if (!shown.empty())
@@ -74,6 +83,28 @@ void BenchConsoleReporter::note_overhead(const Run &run)
 		return;
 	o = {run.GetAdjustedRealTime(), counter(run, "bare_loop_ns"),
 	     counter(run, "harness_overhead_pct"), aggregate};
+}
+
+void BenchConsoleReporter::note_cv(const Run &run)
+{
+	if (run.error_occurred || run.run_type != Run::RT_Aggregate || run.aggregate_name != "cv")
+		return;
+	const std::string &name = run.run_name.function_name;
+	auto &worst = worst_cv_[two_level_family(name)];
+	// A percentage aggregate keeps its ratio (stddev / mean) as the accumulated time.
+	double cv = run.real_accumulated_time;
+	if (worst.second.empty() || cv > worst.first)
+		worst = {cv, name};
+}
+
+// One line per family: its noisiest cell, so a lab sees at once whether the
+// machine was quiet enough for the medians to be compared.
+void BenchConsoleReporter::print_cv()
+{
+	for (const auto &[family, worst] : worst_cv_)
+		printf("# CV over the repetitions, worst of %s: %.2f%% (%s)%s\n", family.c_str(),
+		       worst.first * 100, worst.second.c_str(),
+		       worst.first > kCvTarget ? ", above the 5% precision target" : "");
 }
 
 void BenchConsoleReporter::print_skips()
@@ -118,6 +149,7 @@ void BenchConsoleReporter::Finalize()
 	ConsoleReporter::Finalize();
 	print_load();
 	print_overhead();
+	print_cv();
 	print_skips();
 	for (const std::string &name : errors_)
 		printf("# FAILED: %s\n", name.c_str());

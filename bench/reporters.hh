@@ -3,8 +3,9 @@
 // reason, instead of once per repetition as an error. The console reporter
 // prints the skips after the results (repetitions are interleaved, so they
 // would otherwise be scattered), then a summary: the skips grouped by
-// reason, the benchmarks that failed, and the harness overhead the no-op
-// ioctl benchmarks measured.
+// reason, the benchmarks that failed, the harness overhead the no-op ioctl
+// benchmarks measured, and the noisiest cell of every family (its CV over
+// the repetitions, against the project's 5% precision target).
 #pragma once
 
 #include <benchmark/benchmark.h>
@@ -35,13 +36,16 @@ private:
 	};
 	void note_skip(const Run &run);
 	void note_overhead(const Run &run);
+	void note_cv(const Run &run);
 	void print_skips();
 	void print_overhead();
+	void print_cv();
 
 	size_t name_width_ = 40;
 	std::map<std::string, std::string> skipped_;  // name -> reason
 	std::set<std::string> errors_;
 	std::map<std::string, Overhead> overhead_;    // noop ioctl benchmark -> figure
+	std::map<std::string, std::pair<double, std::string>> worst_cv_;  // family -> CV, cell
 };
 
 class BenchJsonReporter : public benchmark::JSONReporter {
