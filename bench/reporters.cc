@@ -101,10 +101,13 @@ void BenchConsoleReporter::note_cv(const Run &run)
 // machine was quiet enough for the medians to be compared.
 void BenchConsoleReporter::print_cv()
 {
-	for (const auto &[family, worst] : worst_cv_)
-		printf("# CV over the repetitions, worst of %s: %.2f%% (%s)%s\n", family.c_str(),
-		       worst.first * 100, worst.second.c_str(),
-		       worst.first > kCvTarget ? ", above the 5% precision target" : "");
+	for (const auto &[family, worst] : worst_cv_) {
+		printf("# CV over the repetitions, worst of %s: %.2f%% (%s)", family.c_str(),
+		       worst.first * 100, worst.second.c_str());
+		if (worst.first > kCvTarget)
+			printf(", above the %.0f%% precision target", kCvTarget * 100);
+		printf("\n");
+	}
 }
 
 void BenchConsoleReporter::print_skips()
