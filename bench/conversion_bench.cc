@@ -40,7 +40,7 @@ std::string skip_reason(const ConversionCase &c)
 	if (why.empty() && c.population == Population::Mapped)
 		why = support().mapping_missing();
 	if (why.empty())
-		why = memory_bound_reason(batch_ops(c.size->bytes) * c.size->bytes);
+		why = batch_bound_reason(c.size->bytes);
 	return why;
 }
 

@@ -46,7 +46,7 @@ void register_fault_benchmarks()
 		for (const BenchSize &size : touch_sizes()) {
 			std::string skip = backing_missing(kind);
 			if (skip.empty())
-				skip = memory_bound_reason(batch_ops(size.bytes) * size.bytes);
+				skip = batch_bound_reason(size.bytes);
 			add_benchmark(bench_name({"peer", "host_fault", backing_name(kind), size.name}), skip,
 				      [kind, &size](benchmark::State &state) {
 					      host_first_touch(state, kind, size);

@@ -51,7 +51,7 @@ void register_per_vm_conversion_benchmarks()
 		for (const BenchSize &size : all_sizes()) {
 			std::string skip = support().per_vm_missing;
 			if (skip.empty())
-				skip = memory_bound_reason(batch_ops(size.bytes) * size.bytes);
+				skip = batch_bound_reason(size.bytes);
 			add_benchmark(bench_name({"convert_per_vm", direction_name(d), size.name}), skip,
 				      [d, &size](benchmark::State &state) { per_vm_conversion(state, d, size); });
 		}

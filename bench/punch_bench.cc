@@ -29,7 +29,7 @@ void register_punch_benchmarks()
 		for (const BenchSize &size : all_sizes()) {
 			std::string skip = backing_missing(kind);
 			if (skip.empty())
-				skip = memory_bound_reason(batch_ops(size.bytes) * size.bytes);
+				skip = batch_bound_reason(size.bytes);
 			add_benchmark(bench_name({"peer", "punch_hole", backing_name(kind), size.name}), skip,
 				      [kind, &size](benchmark::State &state) { punch_hole(state, kind, size); });
 		}

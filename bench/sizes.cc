@@ -59,4 +59,9 @@ std::string memory_bound_reason(uint64_t footprint)
 	return os.str();
 }
 
+std::string batch_bound_reason(uint64_t bytes)
+{
+	return memory_bound_reason(batch_ops(bytes) * bytes);
+}
+
 }  // namespace bench

@@ -32,5 +32,7 @@ uint64_t batch_ops(uint64_t bytes);
 uint64_t mem_available();
 // "" when `footprint` bytes fit in half of MemAvailable, else why not.
 std::string memory_bound_reason(uint64_t footprint);
+// The same for one batch of operations of `bytes` each (batch_ops of them).
+std::string batch_bound_reason(uint64_t bytes);
 
 }  // namespace bench
