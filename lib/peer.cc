@@ -26,10 +26,17 @@ struct Request {
 	uint64_t offset, len, arg;
 };
 
-void send_all(int sock, const void *buf, size_t len)
+// False when the peer is gone: whether its death shows on this send or on
+// the next receive is a race, and both must read the same to the test.
+bool send_all(int sock, const void *buf, size_t len)
 {
-	if (send(sock, buf, len, MSG_NOSIGNAL) != (ssize_t)len)
-		sys_check(-1, "peer: send");
+	ssize_t n = send(sock, buf, len, MSG_NOSIGNAL);
+	if (n < 0 && (errno == EPIPE || errno == ECONNRESET))
+		return false;
+	sys_check(n, "peer: send");
+	if (n != (ssize_t)len)
+		throw Error("peer: short send");
+	return true;
 }
 
 bool recv_all(int sock, void *buf, size_t len)
@@ -204,9 +211,8 @@ Peer::Peer(Kind kind, int gmem_fd)
 PeerReply Peer::call(uint32_t op, uint64_t offset, uint64_t len, uint64_t arg)
 {
 	Request rq = {op, offset, len, arg};
-	send_all(sock_.get(), &rq, sizeof(rq));
 	PeerReply r;
-	if (!recv_all(sock_.get(), &r, sizeof(r)))
+	if (!send_all(sock_.get(), &rq, sizeof(rq)) || !recv_all(sock_.get(), &r, sizeof(r)))
 		throw Error("peer process died (request " + std::to_string(op) + ")");
 	return r;
 }
