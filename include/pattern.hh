@@ -39,13 +39,19 @@ inline int64_t find_pattern_mismatch(const volatile uint8_t *base, uint64_t file
 	return -1;
 }
 
+// Index of the first byte that is not value, or -1.
+inline int64_t find_byte_mismatch(const volatile uint8_t *base, uint64_t len, uint8_t value)
+{
+	for (uint64_t i = 0; i < len; i++)
+		if (base[i] != value)
+			return static_cast<int64_t>(i);
+	return -1;
+}
+
 // Index of the first non-zero byte, or -1.
 inline int64_t find_nonzero(const volatile uint8_t *base, uint64_t len)
 {
-	for (uint64_t i = 0; i < len; i++)
-		if (base[i])
-			return static_cast<int64_t>(i);
-	return -1;
+	return find_byte_mismatch(base, len, 0);
 }
 
 }  // namespace kvmt

@@ -27,4 +27,10 @@ std::optional<uint64_t> pfn_of(const void *addr)
 	return entry & kPfnMask;
 }
 
+std::optional<uint64_t> pfn_of_touched(const volatile uint8_t *page)
+{
+	(void)*page;
+	return pfn_of(const_cast<const uint8_t *>(page));
+}
+
 }  // namespace kvmt

@@ -30,16 +30,86 @@ const char *family_name(AttributesFamily f)
 	return "none";
 }
 
-static std::string read_parameter(const std::string &name)
+long gmem_attributes_cap(AttributesFamily f)
 {
-	std::ifstream in("/sys/module/kvm/parameters/" + name);
-	std::string value;
-	if (!(in >> value))
-		return "";
-	return name + "=" + value;
+	return f == AttributesFamily::ContentModes ? kRfcGmemAttributesCap
+						   : KVM_CAP_GUEST_MEMFD_MEMORY_ATTRIBUTES;
 }
 
-// Rules 2 and 3 of the spec's section 2, on one VM type with private memory.
+// v8's gmem_in_place_conversion (bool) or the RFC postings' inverted
+// vm_memory_attributes (1 = per-VM attributes); absent on other kernels.
+static void read_mode_parameter(InPlaceMode *m)
+{
+	for (const char *name : {"gmem_in_place_conversion", "vm_memory_attributes"}) {
+		std::ifstream in(std::string("/sys/module/kvm/parameters/") + name);
+		std::string value;
+		if (!(in >> value))
+			continue;
+		bool set = value == "Y" || value == "1";
+		m->parameter = std::string(name) + "=" + value;
+		m->parameter_on = std::string(name) == "gmem_in_place_conversion" ? set : !set;
+		return;
+	}
+}
+
+// Rule 2 on the DEFAULT VM (a kernel with the mode on answers EINVAL there
+// too); on a type with private memory when DEFAULT has no guest_memfd.
+static void probe_mode_behaviour(InPlaceMode *m)
+{
+	for (const VmTypeInfo &t : arch_vm_types()) {
+		std::string why;
+		if ((&t != &default_vm_type() && !t.private_memory) || !vm_type_offered(t, &why))
+			continue;
+		Vm vm(t);
+		int fd = __create_guest_memfd(vm.fd(), kProbeSize, 0);
+		if (fd < 0)
+			continue;
+		GuestMemfd gmem(UniqueFd(fd), kProbeSize, 0);
+		int err = gmem.set_attributes(0, 0, KVM_MEMORY_ATTRIBUTE_PRIVATE).err;
+		m->behaviour = std::string(t.name) + ": size 0 -> " + errno_name(err);
+		if (err == ENOTTY || err == EINVAL)
+			m->behaviour_on = err == EINVAL;
+		return;
+	}
+	m->behaviour = "no VM type can create a guest_memfd";
+}
+
+static InPlaceMode detect_in_place_mode()
+{
+	InPlaceMode m;
+	m.system_cap = KvmSystem::get().check_extension(KVM_CAP_GUEST_MEMFD_MEMORY_ATTRIBUTES);
+	read_mode_parameter(&m);
+	probe_mode_behaviour(&m);
+	bool cap_on = m.system_cap & KVM_MEMORY_ATTRIBUTE_PRIVATE;
+	// A cap that does not report PRIVATE proves nothing: the number means
+	// another cap in other revisions.
+	m.on = cap_on || m.parameter_on.value_or(false);
+	if (m.behaviour_on && *m.behaviour_on != m.on)
+		m.contradiction = std::string(m.on ? "the cap or module parameter says on"
+						   : "neither cap nor module parameter says on") +
+				  " but " + m.behaviour;
+	else if (m.parameter_on && cap_on && !*m.parameter_on)
+		m.contradiction = "the cap reports PRIVATE but " + m.parameter;
+	return m;
+}
+
+const InPlaceMode &in_place_mode()
+{
+	static const InPlaceMode mode = detect_in_place_mode();
+	return mode;
+}
+
+std::string describe_in_place_mode(const InPlaceMode &m)
+{
+	char cap[64];
+	snprintf(cap, sizeof(cap), "system cap %d = 0x%lx", KVM_CAP_GUEST_MEMFD_MEMORY_ATTRIBUTES,
+		 m.system_cap);
+	return std::string(m.on ? "on" : "off") + " [" + cap + ", " +
+	       (m.parameter.empty() ? "no module parameter" : m.parameter) + ", " + m.behaviour +
+	       "]" + (m.contradiction.empty() ? "" : " CONTRADICTION: " + m.contradiction);
+}
+
+// Rule 3 of the spec's section 2, on one VM type with private memory.
 AttributesFamily probe_attributes_family(const VmTypeInfo &type, std::string *evidence)
 {
 	Vm vm(type);
@@ -60,15 +130,27 @@ AttributesFamily probe_attributes_family(const VmTypeInfo &type, std::string *ev
 	return AttributesFamily::Applied;
 }
 
-AttributesFamily kernel_attributes_family(std::string *evidence)
+static AttributesFamily detect_family(std::string *evidence)
 {
+	if (!in_place_mode().on) {
+		*evidence = "in-place mode off";
+		return AttributesFamily::None;
+	}
 	for (const VmTypeInfo &t : arch_vm_types()) {
 		std::string why;
 		if (t.private_memory && vm_type_offered(t, &why))
 			return probe_attributes_family(t, evidence);
 	}
-	*evidence = "no VM type with private memory offered";
-	return AttributesFamily::None;
+	*evidence = "no VM type with private memory to tell content modes";
+	return AttributesFamily::Applied;
+}
+
+AttributesFamily kernel_attributes_family(std::string *evidence)
+{
+	static std::string why;
+	static const AttributesFamily family = detect_family(&why);
+	*evidence = why;
+	return family;
 }
 
 Profile detect_profile()
@@ -84,6 +166,7 @@ Profile detect_profile()
 		p.default_gmem_flags = vm.guest_memfd_flags();
 	}
 	try {
+		p.in_place = in_place_mode();
 		p.family = kernel_attributes_family(&p.family_evidence);
 	} catch (const std::exception &e) {
 		p.family = AttributesFamily::None;
@@ -92,13 +175,6 @@ Profile detect_profile()
 		p.family = AttributesFamily::None;
 		p.family_evidence = s.reason;
 	}
-	for (const char *param : {"gmem_in_place_conversion", "vm_memory_attributes"}) {
-		std::string v = read_parameter(param);
-		if (!v.empty())
-			p.module_parameters += (p.module_parameters.empty() ? "" : " ") + v;
-	}
-	if (p.module_parameters.empty())
-		p.module_parameters = "none";
 	return p;
 }
 
@@ -107,8 +183,8 @@ std::string describe_profile(const Profile &p)
 	char buf[128];
 	snprintf(buf, sizeof(buf), "vm_types=0x%lx default_gmem_flags=", p.vm_types_mask);
 	return "kernel " + p.kernel_release + " " + buf + gmem_flags_name(p.default_gmem_flags) +
-	       " per-gmem attributes=" + family_name(p.family) + " [" + p.family_evidence +
-	       "] module parameters: " + p.module_parameters;
+	       " in-place mode " + describe_in_place_mode(p.in_place) +
+	       " per-gmem attributes=" + family_name(p.family) + " [" + p.family_evidence + "]";
 }
 
 void kvm_program_preamble()

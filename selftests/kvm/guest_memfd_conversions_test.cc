@@ -17,6 +17,7 @@
 #include "conversion_contract.hh"
 #include "guest_access.hh"
 #include "guest_memfd.hh"
+#include "kvm_system.hh"
 #include "page_holder.hh"
 #include "page_state.hh"
 #include "pagemap.hh"
@@ -76,9 +77,14 @@ struct InPlace {
 		require_guest_memfd(the_vm(), flags);
 		gmem.emplace(the_vm(), kSize, flags);
 		AttributesResult probe = gmem->set_attributes(0, 0, kPrivate);
-		if (probe.err == ENOTTY)
-			skip(std::string("per-gmem attributes off: KVM_SET_MEMORY_ATTRIBUTES2 on a ") +
-			     type + " guest_memfd answers ENOTTY");
+		const InPlaceMode &mode = in_place_mode();
+		if (probe.err == ENOTTY && !mode.on)
+			skip("in-place mode " + describe_in_place_mode(mode));
+		if (probe.err != EINVAL)
+			record_failure(__FILE__, __LINE__,
+				       "a size-0 request on a " + type + " guest_memfd answers " +
+					       errno_name(probe.err) + ", in-place mode " +
+					       describe_in_place_mode(mode));
 		ASSERT_EQ(errno_name(probe.err), errno_name(EINVAL));
 		std::string evidence;
 		family = probe_attributes_family(*v.type, &evidence);
@@ -90,13 +96,52 @@ struct InPlace {
 	Vm &the_vm() { return tvm ? tvm->vm() : *vm; }
 	uint8_t *page(uint64_t i) { return map.data() + i * kPage; }
 
+	void require_guest()
+	{
+		if (!tvm)
+			skip(std::string("reading private memory needs guest code, and a ") + type +
+			     " VM needs its launch flow to run it");
+	}
+	GuestAccessPlan &plan() { return tvm->guest_global(guest_access_plans[0]); }
+	// One guest round over pages [first, first + count): check against
+	// expect (pages in zero_mask must read 0), then write write_seed's pattern.
+	void guest_round_at(uint64_t first, uint64_t count, uint64_t expect, uint64_t expect_seed,
+			    uint64_t write_seed, uint64_t zero_mask = 0)
+	{
+		require_guest();
+		if (!vcpu)
+			vcpu = &tvm->add_vcpu(guest_access_rounds, 0);
+		plan() = {kTestGpaBase + first * kPage, count * kPage, first * kPage, expect,
+			  expect_seed, zero_mask, write_seed};
+		tvm->run_to_sync(*vcpu, 0);
+	}
+	void guest_round(uint64_t count, uint64_t expect, uint64_t expect_seed, uint64_t write_seed)
+	{
+		guest_round_at(0, count, expect, expect_seed, write_seed);
+	}
+	Vcpu *vcpu = nullptr;
+
+	// The guest's view of pages [first, first + count) after a to-private
+	// request: the host's pattern where the contract keeps the data.
+	void guest_sees_pattern_if_kept(uint64_t first, uint64_t count, uint64_t seed,
+					uint64_t zero_mask = 0)
+	{
+		if (!tvm)
+			return;  // snp/tdx: no guest without the launch flow
+		Content c = contract_cell(type, Direction::ToPrivate, ContentMode::Unspecified,
+					  LaunchPhase::BeforeFinalize, family).content;
+		guest_round_at(first, count, c == Content::Preserved ? kExpectPattern : kExpectNothing,
+			       seed, 0, zero_mask);
+	}
+
 	AttributesResult convert(uint64_t first, uint64_t count, uint64_t attrs, uint64_t flags = 0)
 	{
 		AttributesResult r;
-		// Transient kernel references can refuse a conversion: the contract says retry.
+		// Transient kernel references can refuse a to-private conversion: the
+		// contract says retry. To shared, EAGAIN is never allowed.
 		for (int tries = 0; tries < 10; tries++) {
 			r = gmem->set_attributes(first * kPage, count * kPage, attrs, flags);
-			if (r.err != EAGAIN)
+			if (r.err != EAGAIN || attrs != kPrivate)
 				break;
 			usleep(1000);
 		}
@@ -150,15 +195,31 @@ struct InPlace {
 		else if (c == Content::Scrambled)
 			expect_scrambled(first, count, seed);
 	}
-	// Every page lost the pattern and is not simply zero (random bytes).
+	// Every page lost the pattern and is not simply zero: most of its bytes
+	// differ from both (random bytes match either 1 time in 256).
 	void expect_scrambled(uint64_t first, uint64_t count, uint64_t seed)
 	{
 		for (uint64_t i = first; i < first + count; i++) {
-			bool same = find_pattern_mismatch(page(i), i * kPage, kPage, seed) < 0;
-			bool zero = find_nonzero(page(i), kPage) < 0;
-			EXPECT_FALSE(same);
-			EXPECT_FALSE(zero);
+			uint64_t kept = 0;
+			for (uint64_t b = 0; b < kPage; b++)
+				kept += page(i)[b] == 0 || page(i)[b] == pattern_byte(seed, i * kPage + b);
+			if (kept > kPage / 2) {
+				record_failure(__FILE__, __LINE__,
+					       "page " + std::to_string(i) + " is not scrambled: " +
+						       std::to_string(kept) + " of its bytes are zero or the old pattern");
+				return;
+			}
 		}
+	}
+	// What a request in direction d over pages already in its target state
+	// leaves: nothing changes in the applied revision (section 3); with
+	// content modes the UNSPECIFIED mode applies there too (section 4).
+	Content no_op_content(Direction d)
+	{
+		if (family != AttributesFamily::ContentModes)
+			return Content::Preserved;
+		return contract_cell(type, d, ContentMode::Unspecified, LaunchPhase::BeforeFinalize,
+				     family).content;
 	}
 	// What a plain (flags 0) round trip leaves, per the contract.
 	Content round_trip_content()
@@ -186,9 +247,9 @@ KVMT_FIXTURE(validation, Validation, VmTypeVariant, vm_type_variants());
 
 KVMT_TEST_F(validation, enotty_when_in_place_off)
 {
-	std::string evidence;
-	if (kernel_attributes_family(&evidence) != AttributesFamily::None)
-		skip("per-gmem attributes are on [" + evidence + "]");
+	const InPlaceMode &mode = in_place_mode();
+	if (mode.on)
+		skip("in-place mode " + describe_in_place_mode(mode));
 	uint64_t flags = f.vm.guest_memfd_flags() & kMmap;
 	require_guest_memfd(f.vm, flags);
 	GuestMemfd gmem(f.vm, kSize, flags);
@@ -205,9 +266,9 @@ KVMT_TEST_F(validation, default_vm_einval)
 {
 	if (v.type->private_memory)
 		skip(std::string("VM type ") + v.name + " has private memory");
-	std::string evidence;
-	if (kernel_attributes_family(&evidence) == AttributesFamily::None)
-		skip("per-gmem attributes not offered [" + evidence + "]");
+	const InPlaceMode &mode = in_place_mode();
+	if (!mode.on)
+		skip("in-place mode " + describe_in_place_mode(mode));
 	require_guest_memfd(f.vm, kMmap | kInitShared);
 	GuestMemfd gmem(f.vm, kSize, kMmap | kInitShared);
 	Mapping map = gmem.map();
@@ -317,10 +378,115 @@ const ValidationCase kValidationCases[] = {
 	return true;
 }();
 
+// Contract points of section 2 that hold whatever the mode.
+KVMT_TEST_F(validation, vm_fd_refuses_attributes2)
+{
+	gmem_attributes2 req = request(0, kPage);
+	EXPECT_ERRNO(ioctl(f.vm.fd(), kSetMemoryAttributes2, &req), ENOTTY);
+}
+
+KVMT_TEST_F(validation, unknown_gmem_ioctl_enotty)
+{
+	uint64_t flags = f.vm.guest_memfd_flags() & kMmap;
+	require_guest_memfd(f.vm, flags);
+	GuestMemfd gmem(f.vm, kSize, flags);
+	kvm_memory_attributes vm_req = {0, kPage, kPrivate, 0};
+	EXPECT_ERRNO(ioctl(gmem.fd(), KVM_SET_MEMORY_ATTRIBUTES, &vm_req), ENOTTY);
+	EXPECT_ERRNO(ioctl(gmem.fd(), _IO(KVMIO, 0xff)), ENOTTY);
+}
+
+// MMAP for every type; INIT_SHARED when the mode is on or the type has no
+// private memory.
+KVMT_TEST_F(validation, gmem_flags_cap_by_type)
+{
+	uint64_t offered = f.vm.guest_memfd_flags();
+	if (!offered)
+		skip(std::string("KVM_CAP_GUEST_MEMFD_FLAGS is 0 on ") + v.name +
+		     " VMs: the kernel predates guest_memfd mmap (6.18)");
+	bool init_shared = in_place_mode().on || !v.type->private_memory;
+	EXPECT_EQ(gmem_flags_name(offered & kMmap), gmem_flags_name(kMmap));
+	EXPECT_EQ(gmem_flags_name(offered & kInitShared), gmem_flags_name(init_shared ? kInitShared : 0));
+}
+
+// The per-gmem attributes cap on the system fd and on this type's VM fd,
+// and the three witnesses of the mode agreeing (spec section 2).
+KVMT_TEST_F(validation, in_place_caps_agree)
+{
+	const InPlaceMode &mode = in_place_mode();
+	test_log("in-place mode " + describe_in_place_mode(mode));
+	EXPECT_EQ(mode.contradiction, std::string());
+	std::string evidence;
+	AttributesFamily family = kernel_attributes_family(&evidence);
+	long cap = gmem_attributes_cap(family);
+	uint64_t want = mode.on && v.type->private_memory ? kPrivate : 0;
+	EXPECT_EQ(hex(f.vm.check_extension(cap)), hex(want));
+	if (mode.on)
+		EXPECT_EQ(hex(KvmSystem::get().check_extension(cap)), hex(kPrivate));
+	if (family != AttributesFamily::ContentModes)
+		return;
+	uint64_t modes = kContentZero | kContentPreserve;
+	EXPECT_EQ(hex(KvmSystem::get().check_extension(KVM_CAP_MEMORY_ATTRIBUTES2_FLAGS)), hex(modes));
+	if (!v.type->private_memory)
+		EXPECT_EQ(hex(f.vm.check_extension(KVM_CAP_MEMORY_ATTRIBUTES2_FLAGS)), hex(0));
+	else if (v.name == "sw_protected")
+		EXPECT_EQ(hex(f.vm.check_extension(KVM_CAP_MEMORY_ATTRIBUTES2_FLAGS)), hex(modes));
+}
+
+// With the mode on, the VM-level attributes give up PRIVATE (section 2).
+KVMT_TEST_F(validation, vm_attributes_refuse_private_when_in_place_on)
+{
+	const InPlaceMode &mode = in_place_mode();
+	if (!mode.on)
+		skip("in-place mode " + describe_in_place_mode(mode) + " (per_vm rows cover it)");
+	EXPECT_EQ(f.vm.check_extension(KVM_CAP_MEMORY_ATTRIBUTES), 0);
+	int priv = f.vm.__set_memory_attributes(0, kPage, kPrivate);
+	int zero = f.vm.__set_memory_attributes(0, kPage, 0);
+	if (priv == ENOTTY) {  // CONFIG_KVM_VM_MEMORY_ATTRIBUTES=n: not built at all
+		EXPECT_EQ(errno_name(zero), errno_name(ENOTTY));
+		return;
+	}
+	EXPECT_EQ(errno_name(priv), errno_name(EINVAL));
+	EXPECT_EQ(errno_name(zero), errno_name(0));
+}
+
+// error_offset is written only on ENOMEM and EAGAIN (section 3).
+KVMT_TEST_F(validation, error_offset_untouched)
+{
+	constexpr uint64_t kSentinel = 0x5e5e5e5e5e5e5e5eULL;
+	uint64_t flags = f.vm.guest_memfd_flags() & kMmap;
+	require_guest_memfd(f.vm, flags);
+	GuestMemfd gmem(f.vm, kSize, flags);
+	const InPlaceMode &mode = in_place_mode();
+	auto check = [&](gmem_attributes2 *req, int err, const char *what) {
+		req->error_offset = kSentinel;
+		AttributesResult r = gmem.__set_attributes(req);
+		if (r.err != err || req->error_offset != kSentinel)
+			record_failure(__FILE__, __LINE__,
+				       std::string(what) + ": expected " + errno_name(err) +
+					       " with error_offset left at " + hex(kSentinel) +
+					       ", got " + errno_name(r.err) + " with " +
+					       hex(req->error_offset));
+	};
+	gmem_attributes2 invalid = request(0, 0);
+	check(&invalid, mode.on ? EINVAL : ENOTTY, "size 0");
+	// The struct's tail on an inaccessible page: the copy in fails.
+	Mapping two = Mapping::anonymous(2 * kPage);
+	ASSERT_OK(mprotect(two.data() + kPage, kPage, PROT_NONE));
+	auto *torn = reinterpret_cast<gmem_attributes2 *>(two.data() + kPage - 64);
+	memset(torn, 0, 64);
+	check(torn, mode.on ? EFAULT : ENOTTY, "struct crossing into an unmapped page");
+	if (!mode.on || !v.type->private_memory)
+		return;
+	gmem_attributes2 to_shared = request(0, kPage, 0);  // flags 0 gmem: private
+	check(&to_shared, 0, "to shared");
+	gmem_attributes2 to_private = request(0, kPage, kPrivate);
+	check(&to_private, 0, "to private");
+}
+
 // ------------------------------------------------------------ conv
 
 struct Conv : InPlace {
-	explicit Conv(const VmTypeVariant &v) : InPlace(v, kMmap | kInitShared, false) {}
+	explicit Conv(const VmTypeVariant &v) : InPlace(v, kMmap | kInitShared, true) {}
 };
 
 KVMT_FIXTURE(conv, Conv, VmTypeVariant, vm_type_variants());
@@ -375,6 +541,10 @@ void check_precision(Conv &f, const Range &r)
 	f.expect_state(r.first + r.count, kPages - r.first - r.count, PageState::Shared);
 	f.expect_pattern(0, r.first, kSeedA);
 	f.expect_pattern(r.first + r.count, kPages - r.first - r.count, kSeedA);
+	// The guest too: the range and one page on each side.
+	uint64_t lo = r.first ? r.first - 1 : 0;
+	uint64_t hi = std::min(r.first + r.count + 1, kPages);
+	f.guest_sees_pattern_if_kept(lo, hi - lo, kSeedA);
 	f.to(PageState::Shared, r.first, r.count);
 	f.expect_state(0, kPages, PageState::Shared);
 	f.expect_content(r.first, r.count, f.round_trip_content(), kSeedA);
@@ -416,6 +586,8 @@ KVMT_TEST_F(conv, mixed_allocated_and_unallocated)
 		fill_pattern(f.page(i), i * kPage, kPage, kSeedA);
 	f.to(PageState::Private, 0, 64);
 	f.expect_state(0, 64, PageState::Private);
+	// The guest reads the old bytes on allocated pages, 0 on the others.
+	f.guest_sees_pattern_if_kept(0, 64, kSeedA, 0xaaaaaaaaaaaaaaaaULL);
 	f.to(PageState::Shared, 0, 64);
 	for (uint64_t i = 0; i < 64; i += 2) {
 		f.expect_content(i, 1, f.round_trip_content(), kSeedA);
@@ -427,7 +599,9 @@ KVMT_TEST_F(conv, no_op_conversions_succeed)
 {
 	fill_pattern(f.map.data(), 0, kSize, kSeedA);
 	f.to(PageState::Shared, 0, kPages);  // already shared
-	f.expect_pattern(0, kPages, kSeedA);
+	f.expect_state(0, kPages, PageState::Shared);
+	f.expect_content(0, kPages, f.no_op_content(Direction::ToShared), kSeedA);
+	fill_pattern(f.map.data(), 0, kSize, kSeedA);
 	f.to(PageState::Private, 100, 8);
 	f.to(PageState::Private, 100, 8);  // already private
 	f.to(PageState::Private, 96, 16);  // partly private
@@ -507,7 +681,7 @@ KVMT_TEST_F(conv, pfn_unchanged_by_round_trip)
 	f.to(PageState::Private, 7, 1);
 	f.to(PageState::Shared, 7, 1);
 	f.expect_content(7, 1, f.round_trip_content(), kSeedA);
-	std::optional<uint64_t> after = pfn_of(f.page(7));
+	std::optional<uint64_t> after = pfn_of_touched(f.page(7));
 	ASSERT_TRUE(after.has_value());
 	ASSERT_EQ(*before, *after);
 }
@@ -518,7 +692,7 @@ constexpr uint64_t kHeldRange = 16, kHeldPage = 7;
 
 void conversion_refused_while_held(HolderKind kind, const VmTypeVariant &v)
 {
-	InPlace g(v, kMmap | kInitShared, false);
+	InPlace g(v, kMmap | kInitShared, true);
 	test_log(std::string("holder: ") + holder_name(kind));
 	fill_pattern(g.map.data(), 0, kSize, kSeedA);
 	std::unique_ptr<PageHolder> holder = PageHolder::take(kind, g.page(kHeldPage), kPage);
@@ -543,8 +717,14 @@ void conversion_refused_while_held(HolderKind kind, const VmTypeVariant &v)
 	g.expect_pattern(kHeldPage, 1, kSeedA);
 
 	holder->release();
+	if (kind == HolderKind::ODirect) {
+		// Releasing completes the read, which lands in the very page it held.
+		EXPECT_EQ(find_byte_mismatch(g.page(kHeldPage), kPage, kODirectFill), -1);
+		fill_pattern(g.page(kHeldPage), kHeldPage * kPage, kPage, kSeedA);
+	}
 	g.to(PageState::Private, 0, kHeldRange);
 	g.expect_state(0, kHeldRange, PageState::Private);
+	g.guest_sees_pattern_if_kept(0, kHeldRange, kSeedA);  // the held page's old bytes too
 	g.to(PageState::Shared, 0, kHeldRange);
 	g.expect_content(0, kHeldRange, g.round_trip_content(), kSeedA);
 }
@@ -594,24 +774,6 @@ void holder_keeps_page_through_punch(HolderKind kind, const VmTypeVariant &v)
 
 struct GuestInPlace : InPlace {
 	explicit GuestInPlace(const VmTypeVariant &v) : InPlace(v, kMmap | kInitShared, true) {}
-
-	void require_guest()
-	{
-		if (!tvm)
-			skip(std::string("reading private memory needs guest code, and a ") + type +
-			     " VM needs its launch flow to run it");
-	}
-	GuestAccessPlan &plan() { return tvm->guest_global(guest_access_plans[0]); }
-	// One guest round over pages [0, count): check against expect, then write.
-	void guest_round(uint64_t count, uint64_t expect, uint64_t expect_seed, uint64_t write_seed)
-	{
-		require_guest();
-		if (!vcpu)
-			vcpu = &tvm->add_vcpu(guest_access_rounds, 0);
-		plan() = {kTestGpaBase, count * kPage, 0, expect, expect_seed, 0, write_seed};
-		tvm->run_to_sync(*vcpu, 0);
-	}
-	Vcpu *vcpu = nullptr;
 };
 
 constexpr uint64_t kContentPages = 8;
@@ -711,7 +873,7 @@ KVMT_TEST_F(guest, same_page_on_both_sides)
 			 : kExpectNothing,
 		      kSeedA, kSeedB);
 	f.expect_pattern(0, 1, kSeedB);
-	std::optional<uint64_t> again = pfn_of(f.page(0));
+	std::optional<uint64_t> again = pfn_of_touched(f.page(0));
 	ASSERT_TRUE(again.has_value());
 	ASSERT_EQ(*pfn, *again);
 }
@@ -728,6 +890,22 @@ KVMT_TEST_F(guest, unbacked_gpa_is_mmio_not_memory_fault)
 	ASSERT_FALSE(st.is_ucall);
 	ASSERT_EQ(vcpu.exit_reason_name(), exit_reason_name(KVM_EXIT_MMIO));
 	ASSERT_EQ(vcpu.run_state().mmio.phys_addr, kTestGpaBase + kSize);
+}
+
+// With per-gmem attributes a private GPA whose memslot is gone is shared:
+// emulated MMIO, not a memory fault (v8's private_mem_kvm_exits_test).
+KVMT_TEST_F(guest, deleted_memslot_is_mmio)
+{
+	f.require_guest();
+	f.to(PageState::Private, 0, 1);
+	f.tvm->vm().delete_memslot(kGmemSlot);
+	f.plan() = {kTestGpaBase, kPage, 0, kExpectZero, 0, 0, 0};
+	Vcpu &vcpu = f.tvm->add_vcpu(guest_access_rounds, 0);
+	TestVm::Step st = f.tvm->step(vcpu);
+	ASSERT_EQ(errno_name(st.err), errno_name(0));
+	ASSERT_FALSE(st.is_ucall);
+	ASSERT_EQ(vcpu.exit_reason_name(), exit_reason_name(KVM_EXIT_MMIO));
+	ASSERT_EQ(hex(vcpu.run_state().mmio.phys_addr), hex(kTestGpaBase));
 }
 
 // The program's contract rows, printed once so a lab log says what applies.
