@@ -12,6 +12,10 @@ usage: run_tests.sh [options]
   -l                 list the test programs and exit
   -t NAME            run only program NAME (repeatable)
   -S NAME            skip program NAME (repeatable)
+  --expect 'DECL'    what this machine must offer (also: GMEM_EXPECT), e.g.
+                     'vm_types=default,sw_protected in_place=on
+                     holders=io_uring,vmsplice,o_direct,gup_test content_modes=none':
+                     a declared feature that is missing fails, never skips
   --strict           every skip counts as a failure (also: GMEM_STRICT=1)
   --timeout S        per-program timeout in seconds (default: settings file)
   --bin-dir DIR      where the built programs are (default: next to this
@@ -50,6 +54,7 @@ while [ $# -gt 0 ]; do
 	-t) [ $# -ge 2 ] || die_usage "-t needs a program name"; only="$only $2"; shift ;;
 	-S) [ $# -ge 2 ] || die_usage "-S needs a program name"; skipped="$skipped $2"; shift ;;
 	--strict) GMEM_STRICT=1; export GMEM_STRICT ;;
+	--expect) [ $# -ge 2 ] || die_usage "--expect needs a declaration"; GMEM_EXPECT=$2; export GMEM_EXPECT; shift ;;
 	--timeout)
 		[ $# -ge 2 ] || die_usage "--timeout needs seconds"
 		case "$2" in ''|*[!0-9]*) die_usage "--timeout: '$2' is not a number of seconds" ;; esac

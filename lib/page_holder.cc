@@ -15,6 +15,7 @@
 #endif
 
 #include "blocking_fuse.hh"
+#include "declared_profile.hh"
 #include "errors.hh"
 #include "fd.hh"
 #include "test.hh"
@@ -229,7 +230,7 @@ private:
 
 }  // namespace
 
-std::unique_ptr<PageHolder> PageHolder::take(HolderKind kind, void *addr, size_t len)
+static std::unique_ptr<PageHolder> take_holder(HolderKind kind, void *addr, size_t len)
 {
 	switch (kind) {
 	case HolderKind::Vmsplice:
@@ -246,6 +247,15 @@ std::unique_ptr<PageHolder> PageHolder::take(HolderKind kind, void *addr, size_t
 #endif
 	}
 	throw Error("unknown holder");
+}
+
+std::unique_ptr<PageHolder> PageHolder::take(HolderKind kind, void *addr, size_t len)
+{
+	try {
+		return take_holder(kind, addr, len);
+	} catch (const TestSkip &s) {
+		feature_missing(Feature::Holder, holder_name(kind), s.reason);
+	}
 }
 
 }  // namespace kvmt

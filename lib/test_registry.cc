@@ -120,6 +120,10 @@ static int run_body(const TestDef *test, const void *variant_data, char *reason,
 	try {
 		test->run(variant_data);
 	} catch (const TestSkip &s) {
+		if (test_failed()) {  // a failed check stands, whatever follows
+			copy_reason(reason, reason_len, "failed, then skipped: " + s.reason);
+			return 1;
+		}
 		if (strict_mode()) {
 			copy_reason(reason, reason_len, "strict mode: skip is a failure: " + s.reason);
 			return 1;

@@ -7,6 +7,7 @@
 #include "errors.hh"
 #include "kvm_system.hh"
 #include "test.hh"
+#include "declared_profile.hh"
 #include "vcpu.hh"
 
 namespace kvmt {
@@ -15,7 +16,7 @@ Vm::Vm(const VmTypeInfo &type) : type_(&type)
 {
 	std::string why;
 	if (!vm_type_offered(type, &why))
-		skip(why);
+		feature_missing(Feature::VmType, type.name, why);
 	int fd;
 	do {
 		fd = ioctl(KvmSystem::get().fd(), KVM_CREATE_VM, type.kvm_type);

@@ -16,6 +16,7 @@
 
 #include "conversion_contract.hh"
 #include "guest_access.hh"
+#include "declared_profile.hh"
 #include "guest_memfd.hh"
 #include "kvm_system.hh"
 #include "page_holder.hh"
@@ -79,7 +80,7 @@ struct InPlace {
 		AttributesResult probe = gmem->set_attributes(0, 0, kPrivate);
 		const InPlaceMode &mode = in_place_mode();
 		if (probe.err == ENOTTY && !mode.on)
-			skip("in-place mode " + describe_in_place_mode(mode));
+			feature_missing(Feature::InPlace, "", "in-place mode " + describe_in_place_mode(mode));
 		if (probe.err != EINVAL)
 			record_failure(__FILE__, __LINE__,
 				       "a size-0 request on a " + type + " guest_memfd answers " +
@@ -417,6 +418,16 @@ KVMT_TEST_F(validation, in_place_caps_agree)
 	EXPECT_EQ(mode.contradiction, std::string());
 	std::string evidence;
 	AttributesFamily family = kernel_attributes_family(&evidence);
+	const DeclaredProfile &declared = declared_profile();
+	if (declared.in_place && *declared.in_place != mode.on)
+		record_failure(__FILE__, __LINE__,
+			       "declared in_place=" + std::string(*declared.in_place ? "on" : "off") +
+				       ", found in-place mode " + describe_in_place_mode(mode));
+	bool has_modes = family == AttributesFamily::ContentModes;
+	if (declared.content_modes && *declared.content_modes != has_modes)
+		record_failure(__FILE__, __LINE__,
+			       "declared content_modes=" + std::string(*declared.content_modes ? "on" : "none") +
+				       ", found per-gmem attributes " + family_name(family) + " [" + evidence + "]");
 	long cap = gmem_attributes_cap(family);
 	uint64_t want = mode.on && v.type->private_memory ? kPrivate : 0;
 	EXPECT_EQ(hex(f.vm.check_extension(cap)), hex(want));

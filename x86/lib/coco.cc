@@ -6,6 +6,7 @@
 #include <cstring>
 #include <memory>
 
+#include "declared_profile.hh"
 #include "errors.hh"
 #include "guest_memfd.hh"
 #include "kvm_system.hh"
@@ -43,24 +44,12 @@ void require_per_vm_private(const Vm &vm)
 
 void require_per_gmem_attributes(const Vm &vm)
 {
-	int fd = __create_guest_memfd(vm.fd(), kPage, 0);
-	if (fd < 0)
-		throw Error(std::string("KVM_CREATE_GUEST_MEMFD(flags 0) on VM type ") + vm.type().name +
-			    ": " + errno_name(errno));
-	GuestMemfd probe(UniqueFd(fd), kPage, 0);
-	AttributesResult r = probe.set_attributes(0, kPage, KVM_MEMORY_ATTRIBUTE_PRIVATE);
-	if (r.err == ENOTTY)
-		skip(std::string("per-gmem memory attributes not offered: KVM_SET_MEMORY_ATTRIBUTES2 "
-				 "on a guest_memfd of VM type ") +
-		     vm.type().name + " -> ENOTTY");
-	if (!vm.type().private_memory) {
-		if (r.err != EINVAL)
-			throw Error(std::string("KVM_SET_MEMORY_ATTRIBUTES2(PRIVATE) on VM type ") +
-				    vm.type().name + " (no private memory) should fail with EINVAL, got " +
-				    (r.err ? errno_name(r.err) : "0"));
+	const InPlaceMode &mode = in_place_mode();
+	if (!mode.on)
+		feature_missing(Feature::InPlace, "", "in-place mode " + describe_in_place_mode(mode));
+	if (!vm.type().private_memory)
 		skip(std::string("VM type ") + vm.type().name +
-		     " has no private memory (KVM_SET_MEMORY_ATTRIBUTES2(PRIVATE) -> EINVAL)");
-	}
+		     " has no private memory (its conversions are refused with EINVAL)");
 }
 
 std::vector<AttributeModeVariant> attribute_mode_variants()
