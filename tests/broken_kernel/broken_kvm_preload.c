@@ -1,0 +1,165 @@
+// A kernel that breaks the contract on purpose, for the project's own tests:
+// LD_PRELOAD this library and set GMEM_BREAK to one behaviour below; it
+// rewrites what KVM's ioctls answer so that a check of the suite can be shown
+// failing against a kernel that gets that one thing wrong (and passing
+// without it). Never part of a real run.
+//
+//   to_shared_eagain        every other to-shared request answers EAGAIN
+//   eagain_before_validation an invalid request (reserved word, attribute
+//                           bit) answers EAGAIN instead of EINVAL
+//   private_combo_accepted  PRIVATE plus another attribute bit is accepted
+//   eopnotsupp_offset_zero  EOPNOTSUPP reports error_offset 0
+//   scramble_one_byte       UNSPECIFIED keeps the data but for one byte a page
+//   error_offset_written    error_offset is written on every answer
+//   vm_types_default_only   KVM_CAP_VM_TYPES says DEFAULT only
+//   attributes2_enotty      the gmem ioctl answers ENOTTY (the mode "on")
+//   no_init_shared          VM types with private memory lose INIT_SHARED
+#define _GNU_SOURCE
+#include <dlfcn.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#define KVMIO 0xAE
+#define CHECK_EXTENSION _IO(KVMIO, 0x03)
+#define CREATE_VM _IO(KVMIO, 0x01)
+#define CREATE_GUEST_MEMFD _IOWR(KVMIO, 0xd4, struct create_gmem)
+#define SET_ATTRIBUTES2 _IOWR(KVMIO, 0xd2, struct attributes2)
+#define CAP_VM_TYPES 235
+#define CAP_GUEST_MEMFD_FLAGS 244
+#define ATTRIBUTE_PRIVATE (1ULL << 3)
+#define FLAG_INIT_SHARED (1ULL << 1)
+#define MODE_PRESERVE (1ULL << 1)
+#define PAGE 4096ULL
+
+struct create_gmem {
+	uint64_t size, flags, reserved[6];
+};
+struct attributes2 {
+	uint64_t offset, size, attributes, flags, error_offset, reserved[11];
+};
+
+typedef int (*ioctl_fn)(int, unsigned long, ...);
+
+static int breaks(const char *name)
+{
+	const char *v = getenv("GMEM_BREAK");
+	return v && strcmp(v, name) == 0;
+}
+
+static int real_ioctl(int fd, unsigned long req, void *arg)
+{
+	static ioctl_fn next;
+	if (!next)
+		next = (ioctl_fn)dlsym(RTLD_NEXT, "ioctl");
+	return next(fd, req, arg);
+}
+
+static int fail(int err)
+{
+	errno = err;
+	return -1;
+}
+
+// VM fds of types with private memory (x86: SW_PROTECTED, SNP, TDX).
+static char private_vm[4096];
+
+static int private_type(unsigned long type)
+{
+	return type == 1 || type == 4 || type == 5;
+}
+
+static void flip_one_byte_a_page(int gmem_fd, uint64_t offset, uint64_t size)
+{
+	uint8_t *p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, gmem_fd, offset);
+	if (p == MAP_FAILED)
+		return;
+	for (uint64_t i = 0; i < size; i += PAGE)
+		p[i] ^= 0xff;
+	munmap(p, size);
+}
+
+// Whether the whole request can be read (a test passes a torn one on purpose).
+static int readable(const struct attributes2 *a)
+{
+	struct attributes2 copy;
+	struct iovec local = {&copy, sizeof(copy)}, remote = {(void *)a, sizeof(copy)};
+	return process_vm_readv(getpid(), &local, 1, &remote, 1, 0) == (ssize_t)sizeof(copy);
+}
+
+static int set_attributes2(int fd, struct attributes2 *a)
+{
+	static int to_shared_calls;
+	if (!readable(a))
+		return breaks("attributes2_enotty") ? fail(ENOTTY) : real_ioctl(fd, SET_ATTRIBUTES2, a);
+	int valid = (a->attributes & ~ATTRIBUTE_PRIVATE) == 0;
+	for (int i = 0; i < 11; i++)
+		valid &= a->reserved[i] == 0;
+	if (breaks("to_shared_eagain") && a->attributes == 0 && to_shared_calls++ % 2 == 0) {
+		a->error_offset = a->offset;
+		return fail(EAGAIN);
+	}
+	if (breaks("eagain_before_validation") && !valid) {
+		a->error_offset = a->offset;
+		return fail(EAGAIN);
+	}
+	if (breaks("private_combo_accepted") && (a->attributes & ATTRIBUTE_PRIVATE))
+		a->attributes = ATTRIBUTE_PRIVATE;
+	if (breaks("attributes2_enotty"))
+		return fail(ENOTTY);
+	int scramble = breaks("scramble_one_byte") && valid && a->flags == 0;
+	if (scramble) {
+		if (a->attributes)  // still shared: change it before it goes private
+			flip_one_byte_a_page(fd, a->offset, a->size);
+		a->flags = MODE_PRESERVE;
+	}
+	int r = real_ioctl(fd, SET_ATTRIBUTES2, a);
+	int err = errno;
+	if (scramble) {
+		a->flags = 0;
+		if (r == 0 && !a->attributes)
+			flip_one_byte_a_page(fd, a->offset, a->size);
+	}
+	if (r && err == EOPNOTSUPP && breaks("eopnotsupp_offset_zero"))
+		a->error_offset = 0;
+	if (breaks("error_offset_written"))
+		a->error_offset = 0xdead000;
+	errno = err;
+	return r;
+}
+
+int ioctl(int fd, unsigned long req, ...)
+{
+	va_list ap;
+	va_start(ap, req);
+	void *arg = va_arg(ap, void *);
+	va_end(ap);
+
+	if (req == SET_ATTRIBUTES2)
+		return set_attributes2(fd, arg);
+	if (req == CREATE_VM && breaks("vm_types_default_only") && (unsigned long)arg != 0)
+		return fail(EINVAL);
+	int r = real_ioctl(fd, req, arg);
+	if (req == CREATE_VM && r >= 0 && r < (int)sizeof(private_vm))
+		private_vm[r] = private_type((unsigned long)arg);
+	if (req == CHECK_EXTENSION && r > 0) {
+		if ((unsigned long)arg == CAP_VM_TYPES && breaks("vm_types_default_only"))
+			r = 1;
+		if ((unsigned long)arg == CAP_GUEST_MEMFD_FLAGS && breaks("no_init_shared") &&
+		    fd < (int)sizeof(private_vm) && private_vm[fd])
+			r &= ~FLAG_INIT_SHARED;
+	}
+	if (req == CREATE_GUEST_MEMFD && r >= 0 && breaks("no_init_shared") &&
+	    fd < (int)sizeof(private_vm) && private_vm[fd] &&
+	    (((struct create_gmem *)arg)->flags & FLAG_INIT_SHARED)) {
+		close(r);
+		return fail(EINVAL);
+	}
+	return r;
+}
