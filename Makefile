@@ -4,42 +4,88 @@
 #   make run_tests            build, then run the suite through run_tests.sh
 #   make check                the project's own unit tests, then the suite, with a TAP check
 #   make install INSTALL_PATH=dir   kselftest install layout (run_kselftest.sh, kselftest-list.txt)
-#   make ARCH=arm64 CROSS_COMPILE=aarch64-linux-gnu-   cross build
+#   make ARCH=arm64 CROSS_COMPILE=aarch64-linux-gnu-   cross build (LLVM=1: clang)
 #   make SANITIZE=address,undefined                    sanitizer variant (host code only)
 #   KDIR=<kernel tree>        kselftest headers from that tree
 #   KHDR_INCLUDES=-isystem <dir>   a patched kernel's `make headers` output
+#
+# Copied into a kernel tree as tools/testing/selftests/kvm_gmem, it is one of
+# that tree's selftest targets: `make -C tools/testing/selftests TARGETS=kvm_gmem
+# [run_tests|install|gen_tar|clean]` or `make kselftest-all TARGETS=kvm_gmem`.
+# It then takes the tree's kselftest headers and `make headers` output, and
+# follows the kselftest top level's OUTPUT, O, KHDR_INCLUDES, INSTALL_PATH
+# (install: this collection's directory) and COLLECTION (emit_tests).
 
 COLLECTION := kvm_gmem
 ARCH ?= $(shell uname -m)
-ifneq ($(filter x86 x86_64 amd64,$(ARCH)),)
-SRCARCH := x86
-else ifneq ($(filter arm64 aarch64,$(ARCH)),)
-SRCARCH := arm64
-else
+arch_to_srcarch = $(if $(filter x86 x86_64 amd64,$(1)),x86,$(if $(filter arm64 aarch64,$(1)),arm64))
+# The kernel's top level exports its own SRCARCH: this one follows ARCH.
+override SRCARCH := $(call arch_to_srcarch,$(ARCH))
+ifeq ($(SRCARCH),)
 $(error unsupported ARCH=$(ARCH): use x86_64 or arm64)
 endif
+HOST_SRCARCH := $(call arch_to_srcarch,$(shell uname -m))
 
+# As the kernel's lib.mk: LLVM=1 (or a prefix/, or a -suffix) selects clang,
+# with --target from CROSS_COMPILE or, for another architecture, from ARCH.
+# The kernel's top level runs make with -R (no built-in variables), hence
+# "undefined" as well as "default".
 ifneq ($(LLVM),)
-CC := clang
-CXX := clang++
+ifneq ($(filter %/,$(LLVM)),)
+LLVM_PREFIX := $(LLVM)
+else ifneq ($(filter -%,$(LLVM)),)
+LLVM_SUFFIX := $(LLVM)
+endif
+CLANG_TARGET_x86 := x86_64-linux-gnu
+CLANG_TARGET_arm64 := aarch64-linux-gnu
+ifneq ($(CROSS_COMPILE),)
+CLANG_FLAGS := --target=$(notdir $(CROSS_COMPILE:%-=%))
+else ifneq ($(SRCARCH),$(HOST_SRCARCH))
+CLANG_FLAGS := --target=$(CLANG_TARGET_$(SRCARCH))
+endif
+CC := $(LLVM_PREFIX)clang$(LLVM_SUFFIX) $(CLANG_FLAGS)
+CXX := $(LLVM_PREFIX)clang++$(LLVM_SUFFIX) $(CLANG_FLAGS)
+AR := $(LLVM_PREFIX)llvm-ar$(LLVM_SUFFIX)
 else
-ifeq ($(origin CC),default)
+ifneq ($(filter default undefined,$(origin CC)),)
 CC := $(CROSS_COMPILE)gcc
 endif
-ifeq ($(origin CXX),default)
+ifneq ($(filter default undefined,$(origin CXX)),)
 CXX := $(CROSS_COMPILE)g++
 endif
-endif
 AR := $(CROSS_COMPILE)ar
+endif
+# Nothing here is found through VPATH (the kernel's top level exports one
+# when it builds with O=).
+VPATH :=
 
 top_srcdir := $(CURDIR)
-OUTPUT ?= $(top_srcdir)/build/$(SRCARCH)$(if $(SANITIZE),-san)$(if $(STATIC),-static)
+
+# Inside a kernel tree the collection's parent holds kselftest_harness.h.
+KSFT_TREE_DIR := $(abspath $(top_srcdir)/..)
+ifneq ($(wildcard $(KSFT_TREE_DIR)/kselftest_harness.h),)
+IN_KERNEL_TREE := 1
+KERNEL_TREE := $(abspath $(top_srcdir)/../../../..)
+# O= (or KBUILD_OUTPUT), relative to the tree as in the kselftest Makefile.
+ifeq ($(origin O),command line)
+KBUILD_OUTPUT := $(O)
+endif
+ifneq ($(strip $(KBUILD_OUTPUT)),)
+KERNEL_OBJTREE := $(abspath $(if $(filter /%,$(KBUILD_OUTPUT)),,$(KERNEL_TREE)/)$(KBUILD_OUTPUT))
+endif
+endif
+
+ifeq ($(strip $(OUTPUT)),)
+override OUTPUT := $(if $(KERNEL_OBJTREE),$(KERNEL_OBJTREE)/kselftest/$(COLLECTION),$(top_srcdir)/build/$(SRCARCH)$(if $(SANITIZE),-san)$(if $(STATIC),-static))
+endif
 override OUTPUT := $(abspath $(OUTPUT))
 KSFT_CACHE := $(top_srcdir)/build/ksft
 LINUX_SOURCE_TARBALL ?= /usr/src/linux-source-6.12.tar.xz
 
 ifneq ($(KDIR),)
 KSFT_DIR := $(abspath $(KDIR))/tools/testing/selftests
+else ifneq ($(IN_KERNEL_TREE),)
+KSFT_DIR := $(KSFT_TREE_DIR)
 else
 KSFT_DIR := $(KSFT_CACHE)/tools/testing/selftests
 endif
@@ -52,6 +98,37 @@ HAVE_LIBURING := $(shell printf '\043include <liburing.h>\nint main(void) { retu
 	$(CC) -x c - -o /dev/null -luring $(if $(STATIC),-static) >/dev/null 2>&1 && echo 1)
 endif
 LDLIBS_PROG := $(if $(HAVE_LIBURING),-luring)
+
+# Kernel headers: KHDR_INCLUDES (exported by the kselftest top level) first;
+# inside a tree without it, the tree's (or O='s) `make headers` output.
+ifneq ($(IN_KERNEL_TREE),)
+ifeq ($(strip $(KHDR_INCLUDES)),)
+KERNEL_HDR_DIR := $(if $(KERNEL_OBJTREE),$(KERNEL_OBJTREE),$(KERNEL_TREE))/usr/include
+ifneq ($(wildcard $(KERNEL_HDR_DIR)/linux/kvm.h),)
+KHDR_INCLUDES := -isystem $(KERNEL_HDR_DIR)
+endif
+endif
+endif
+# The directories of KHDR_INCLUDES that hold linux/kvm.h: what the programs
+# report in their "# profile:" line (KVMT_HEADERS_DESC).
+KHDR_DIRS := $(strip $(foreach d,$(patsubst -isystem%,%,$(patsubst -idirafter%,%,$(patsubst -I%,%,$(KHDR_INCLUDES)))),\
+	$(if $(wildcard $(d)/linux/kvm.h),$(abspath $(d)))))
+KVMT_HEADERS_DESC := $(if $(KHDR_DIRS),$(KHDR_DIRS),project defaults)
+HEADERS_DEFINE := -DKVMT_HEADERS_DESC='"$(KVMT_HEADERS_DESC)"'
+BUILD_GOALS := $(if $(MAKECMDGOALS),$(filter-out clean distclean emit_tests,$(MAKECMDGOALS)),all)
+ifneq ($(BUILD_GOALS),)
+ifneq ($(if $(KHDR_DIRS),,$(IN_KERNEL_TREE)$(strip $(KHDR_INCLUDES))),)
+$(warning $(COLLECTION): no linux/kvm.h in $(or $(strip $(KHDR_INCLUDES)),$(KERNEL_HDR_DIR)) (run `make headers` in the kernel tree); building with the project's own definitions)
+endif
+# Headers of another architecture (a cross build after a native `make headers`)
+# would fail later and less clearly.
+KHDR_ARCH_FILE_x86 := asm/vmx.h
+KHDR_ARCH_FILE_arm64 := asm/sve_context.h
+KHDR_OTHER_ARCH := $(foreach d,$(KHDR_DIRS),$(if $(wildcard $(d)/$(KHDR_ARCH_FILE_$(SRCARCH))),,$(d)))
+ifneq ($(KHDR_OTHER_ARCH),)
+$(error $(COLLECTION): $(KHDR_OTHER_ARCH) holds no $(KHDR_ARCH_FILE_$(SRCARCH)): headers of another architecture than ARCH=$(ARCH) (run `make ARCH=$(ARCH) headers`, e.g. with O=<dir>))
+endif
+endif
 
 WARNINGS := -Wall -Wextra -Werror
 COMMON_FLAGS := -O2 -g -MMD -MP -D_GNU_SOURCE $(if $(HAVE_LIBURING),-DHAVE_LIBURING=1) $(KHDR_INCLUDES) -I$(top_srcdir)/include \
@@ -66,7 +143,7 @@ GUEST_FLAGS_x86 := -march=x86-64 -mgeneral-regs-only -mno-red-zone -fcf-protecti
 GUEST_FLAGS_arm64 := -mgeneral-regs-only
 CXXFLAGS_GUEST := $(COMMON_FLAGS) $(WARNINGS) -std=gnu++17 $(GUEST_FLAGS_$(SRCARCH)) \
 	-ffreestanding -fno-builtin -fno-stack-protector -fno-tree-vectorize \
-	-fno-tree-loop-distribute-patterns -fno-exceptions -fno-rtti -fno-sanitize=all
+	$(if $(findstring clang,$(CXX)),,-fno-tree-loop-distribute-patterns) -fno-exceptions -fno-rtti -fno-sanitize=all
 LDFLAGS_PROG := -pthread $(SAN_FLAGS) $(if $(STATIC),-static)
 
 LIB_SRCS := $(wildcard lib/*.cc) $(wildcard $(SRCARCH)/lib/*.cc)
@@ -85,7 +162,7 @@ UNIT_PROG := $(OUTPUT)/unit/project_unit_test
 
 PROGS := $(addprefix $(OUTPUT)/,$(TEST_GEN_PROGS))
 
-.PHONY: all run_tests check unit install clean distclean ksft-headers bench bench-compare
+.PHONY: all run_tests check unit install emit_tests clean distclean ksft-headers bench bench-compare FORCE
 all: $(PROGS) $(UNIT_PROG) $(OUTPUT)/tests.list
 
 $(KSFT_CACHE)/tools/testing/selftests/kselftest_harness.h:
@@ -99,11 +176,20 @@ $(KSFT_CACHE)/tools/testing/selftests/kselftest_harness.h:
 ksft-headers: $(KSFT_STAMP)
 
 # Objects are rebuilt when the flags change (SANITIZE, HAVE_LIBURING, ...).
+# The stamp has a rule of its own: with OUTPUT equal to this directory, make
+# has listed the directory before the stamp exists.
 FLAGS_STAMP := $(OUTPUT)/.flags
-FLAGS_NOW := $(CXX) $(CXXFLAGS_HOST) | $(CXXFLAGS_GUEST) | $(LDFLAGS_PROG) $(LDLIBS_PROG)
-ifneq ($(FLAGS_NOW),$(shell cat $(FLAGS_STAMP) 2>/dev/null))
-$(shell mkdir -p $(OUTPUT) && echo '$(FLAGS_NOW)' > $(FLAGS_STAMP))
+FLAGS_NOW := $(CXX) $(CXXFLAGS_HOST) | $(CXXFLAGS_GUEST) | $(LDFLAGS_PROG) $(LDLIBS_PROG) | $(HEADERS_DEFINE)
+ifneq ($(FLAGS_NOW),$(file <$(FLAGS_STAMP)))
+$(shell mkdir -p $(OUTPUT))
+$(FLAGS_STAMP): FORCE
 endif
+$(FLAGS_STAMP):
+	$(file >$@,$(FLAGS_NOW))
+FORCE:
+
+# Only the profile says which kernel headers the program was built with.
+$(OUTPUT)/obj/lib/profile.o: CXXFLAGS_HOST += $(HEADERS_DEFINE)
 
 $(OUTPUT)/obj/%.guest.o: %.cc $(FLAGS_STAMP) | $(KSFT_STAMP)
 	@mkdir -p $(dir $@)
@@ -155,6 +241,15 @@ check: all
 	./scripts/check.sh $(OUTPUT)
 
 INSTALL_PATH ?= $(top_srcdir)/build/install
+ifneq ($(IN_KERNEL_TREE),)
+# The kselftest top level installs run_kselftest.sh and kselftest/, and asks
+# each target for its part: INSTALL_PATH is this collection's directory, and
+# emit_tests adds its lines to kselftest-list.txt.
+install: all
+	@mkdir -p $(INSTALL_PATH)
+	install -m 0755 $(PROGS) run_tests.sh $(INSTALL_PATH)/
+	install -m 0644 settings $(OUTPUT)/tests.list $(INSTALL_PATH)/
+else
 install: all
 	@mkdir -p $(INSTALL_PATH)/$(COLLECTION)
 	install -m 0755 $(PROGS) run_tests.sh $(INSTALL_PATH)/$(COLLECTION)/
@@ -164,9 +259,22 @@ install: all
 	cp -a $(KSFT_DIR)/kselftest/. $(INSTALL_PATH)/kselftest/
 	@for p in $(sort $(TEST_GEN_PROGS)); do echo "$(COLLECTION):$$p"; done > $(INSTALL_PATH)/kselftest-list.txt
 	@echo "installed into $(INSTALL_PATH)"
+endif
 
+# The kselftest top level: make -s OUTPUT=... COLLECTION=<target> emit_tests
+emit_tests:
+	@for p in $(sort $(TEST_GEN_PROGS)); do echo "$(COLLECTION):$$p"; done
+
+# OUTPUT may be this directory (the kselftest top level's default) or hold
+# it: then only what the build made goes ($(OUTPUT)/bench is then bench/).
+ifeq ($(filter $(OUTPUT)/%,$(top_srcdir)/),)
 clean:
 	rm -rf $(OUTPUT)
+else
+clean:
+	rm -rf $(PROGS) $(LIB) $(OUTPUT)/obj $(OUTPUT)/unit $(BENCH_PROG) $(BENCH_SMOKE_DIR) \
+		$(OUTPUT)/logs $(OUTPUT)/tests.list $(FLAGS_STAMP)
+endif
 
 distclean:
 	rm -rf build results

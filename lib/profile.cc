@@ -13,6 +13,12 @@
 #include "test.hh"
 #include "vm.hh"
 
+// The kernel headers the program was built with: the Makefile passes
+// KVMT_HEADERS_DESC (KHDR_INCLUDES' directories, or a kernel tree's usr/include).
+#ifndef KVMT_HEADERS_DESC
+#define KVMT_HEADERS_DESC "project defaults"
+#endif
+
 namespace kvmt {
 
 constexpr uint64_t kProbeSize = 4096;
@@ -184,7 +190,9 @@ std::string describe_profile(const Profile &p)
 	snprintf(buf, sizeof(buf), "vm_types=0x%lx default_gmem_flags=", p.vm_types_mask);
 	return "kernel " + p.kernel_release + " " + buf + gmem_flags_name(p.default_gmem_flags) +
 	       " in-place mode " + describe_in_place_mode(p.in_place) +
-	       " per-gmem attributes=" + family_name(p.family) + " [" + p.family_evidence + "]";
+	       " per-gmem attributes=" + family_name(p.family) + " [" + p.family_evidence + "]" +
+	       " headers " KVMT_HEADERS_DESC " (KVM_CAP_GUEST_MEMFD_MEMORY_ATTRIBUTES " +
+	       std::to_string(KVM_CAP_GUEST_MEMFD_MEMORY_ATTRIBUTES) + ")";
 }
 
 void kvm_program_preamble()

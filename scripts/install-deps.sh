@@ -4,7 +4,7 @@
 set -eu
 packages="build-essential perl linux-source-6.12 liburing-dev libbenchmark-dev
 	libbenchmark-tools python3-scipy g++-aarch64-linux-gnu qemu-system-x86
-	qemu-system-arm busybox-static cpio gnuplot-nox procps"
+	qemu-system-arm busybox-static cpio gnuplot-nox procps flex bison"
 missing=
 for p in $packages; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||

@@ -1,0 +1,82 @@
+#!/bin/bash
+# The suite's checks against kernels that break the contract on purpose.
+# Each row boots the in-place reference kernel (../shared/kernels/x86_64-inplace)
+# under the QEMU lane, with tests/broken_kernel/broken_kvm_preload.c preloaded
+# and one GMEM_BREAK behaviour (or a boot parameter that contradicts a
+# declaration), runs the rows that must catch it, and passes only when every
+# one of them fails; row 0 runs the same rows on the unbroken kernel and
+# passes only when they all pass. Prints TAP and a closing count.
+#
+#   scripts/broken_kernel_test.sh [BIN_DIR] [KERNEL]
+set -u
+cd "$(dirname "$0")/.."
+bins=${1:-build/x86}
+kernel=${2:-../shared/kernels/x86_64-inplace/bzImage}
+preload=$bins/unit/broken_kvm_preload.so
+work=$(mktemp -d "${TMPDIR:-/tmp}/broken-kernel.XXXXXX")
+trap 'rm -rf "$work"' EXIT
+on="vm_types=default,sw_protected in_place=on content_modes=none"
+
+n=0 passed=0 failed=0
+# row NAME MUST(pass|fail) GMEM_BREAK DECLARATION APPEND PROGRAM ROWS...
+row() {
+	local name=$1 must=$2 fault=$3 expect=$4 append=$5 prog=$6
+	shift 6
+	local args="" r out=$work/$n.tap verdicts bad=""
+	for r in "$@"; do args="$args -r $r"; done
+	n=$((n + 1))
+	local var
+	var=KSELFTEST_$(echo "$prog" | tr 'a-z' 'A-Z')_ARGS
+	env "$var=$args" GMEM_BREAK="$fault" GMEM_EXPECT="$expect" \
+		QEMU_LANE_DIR="$work/lane" ./run_tests.sh --kernel "$kernel" --bin-dir "$bins" \
+		--preload "$preload" -t "$prog" ${append:+--append "$append"} > "$out" 2> "$out.err"
+	for r in "$@"; do
+		verdicts=$(grep -E "^# (ok|not ok) [0-9]+ $r( |$)" "$out" | head -n 1)
+		case "$must/$verdicts" in
+		pass/"# ok "*SKIP*|fail/"# ok "*) bad="$bad $r:${verdicts#* [0-9]* $r}" ;;
+		pass/"# not ok "*) bad="$bad $r:failed" ;;
+		*/"") bad="$bad $r:missing" ;;
+		esac
+	done
+	if [ -z "$bad" ]; then
+		echo "ok $n $name"
+		passed=$((passed + 1))
+	else
+		echo "not ok $n $name # must $must:$bad"
+		grep -E '^# # .*(expected|declared|not |got)' "$out" | head -n 5
+		failed=$((failed + 1))
+	fi
+}
+
+[ -f "$preload" ] || { echo "Bail out! $preload missing (make)"; exit 1; }
+conv=guest_memfd_conversions_test
+sw=sw_protected
+echo "TAP version 13"
+echo "1..11"
+row "unbroken kernel: every row below passes" pass "" "$on" "" $conv \
+	conv.$sw.no_op_conversions_succeed validation.$sw.unknown_attributes_einval \
+	held.$sw.vmsplice_blocks_to_private validation.$sw.error_offset_untouched \
+	validation.$sw.in_place_caps_agree validation.$sw.gmem_flags_cap_by_type \
+	validation.default.default_vm_einval
+row "EAGAIN on a to-shared request is a failure" fail to_shared_eagain "" "" $conv \
+	conv.$sw.no_op_conversions_succeed
+row "PRIVATE with another attribute bit must be refused" fail private_combo_accepted "" "" $conv \
+	validation.$sw.unknown_attributes_einval
+row "a held page does not turn an invalid request into EAGAIN" fail eagain_before_validation "" "" $conv \
+	held.$sw.vmsplice_blocks_to_private
+row "error_offset stays untouched on EINVAL, EFAULT and success" fail error_offset_written "" "" $conv \
+	validation.$sw.error_offset_untouched
+row "the mode's witnesses disagree (cap and parameter on, ioctl ENOTTY)" fail attributes2_enotty "" "" $conv \
+	validation.default.in_place_caps_agree validation.$sw.in_place_caps_agree
+row "INIT_SHARED withheld from a private-memory type with the mode on" fail no_init_shared "" "" $conv \
+	validation.$sw.gmem_flags_cap_by_type
+row "DEFAULT-only kernel with the mode on: EINVAL there, not ENOTTY" pass vm_types_default_only "" "" $conv \
+	validation.default.default_vm_einval
+row "declared in_place=on, booted with the mode off" fail "" "$on" kvm.gmem_in_place_conversion=0 $conv \
+	validation.default.in_place_caps_agree conv.$sw.init_shared_round_trip
+row "content modes: EOPNOTSUPP's error_offset is the range's start" fail eopnotsupp_offset_zero "" \
+	kvm.gmem_content_modes=1 $conv content.$sw.to_private_zero
+row "content modes: one changed byte a page is not scrambled" fail scramble_one_byte "" \
+	kvm.gmem_content_modes=1 $conv content.$sw.to_shared_unspecified
+echo "$passed passed, $failed failed, 0 skipped"
+[ "$failed" = 0 ]
