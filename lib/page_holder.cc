@@ -1,6 +1,8 @@
 #include "page_holder.hh"
 
 #include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/uio.h>
@@ -8,6 +10,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <optional>
 #include <thread>
 
 #ifdef HAVE_LIBURING
@@ -18,6 +21,7 @@
 #include "declared_profile.hh"
 #include "errors.hh"
 #include "fd.hh"
+#include "mapping.hh"
 #include "test.hh"
 
 namespace kvmt {
@@ -121,48 +125,154 @@ private:
 	bool pinned_ = false;
 };
 
-// An O_DIRECT read pins its destination pages until the I/O completes; the
-// FUSE server holds the read until release().
+// An O_DIRECT read pins its destination pages until the FUSE server answers
+// it, which it does only in contents() or release().
+//
+// contents() reports what the read really wrote into the pages it pinned.
+// The caller's mapping cannot tell: after a punch it shows the file's new
+// page, not the pinned one the read completes into. Neither can a second,
+// private anonymous page in the same read: it shows that the read completed
+// and wrote where its iovec said, but nothing about the held page. So the
+// constructor queues a second O_DIRECT request behind the read, a WRITE from
+// the same pages to the same file, before it returns (before any punch): it
+// references the very pages the read pinned. FUSE copies a write's data out
+// of its pages only when the server takes the request, and the server takes
+// it after answering the read: the data is what is in the pinned pages once
+// the read landed. Had the read landed anywhere else (in the file's new page,
+// say, or in no page at all), the data is what the pages held before (the
+// caller's bytes, not the fill); a read that did not complete in full throws.
+// Both references are O_DIRECT requests in flight, so what refuses a
+// conversion is still O_DIRECT alone: a reference of another kind (a
+// vmsplice of the page, say) would observe the page as well, but would
+// refuse the conversion by itself, and the o_direct rows would pass with no
+// O_DIRECT reference at all.
+constexpr size_t kODirectMaxHeld = 128 * 1024;  // one FUSE request (32 pages, max_write)
+constexpr uint64_t kODirectObserveOffset = 512 * 1024;  // where the observing WRITE goes
+
+// Runs one O_DIRECT transfer in a thread of its own, which takes no signals
+// (a signal would queue a FUSE INTERRUPT behind the held read).
+class DirectIo {
+public:
+	template <typename Fn>
+	void start(Fn fn)
+	{
+		thread_ = std::thread([this, fn] {
+			sigset_t all;
+			sigfillset(&all);
+			pthread_sigmask(SIG_BLOCK, &all, nullptr);
+			done_ = fn();
+			err_ = errno;
+		});
+	}
+	bool started() const { return thread_.joinable(); }
+	void join()
+	{
+		if (thread_.joinable())
+			thread_.join();
+	}
+	std::string result() const { return result_text(done_, err_); }
+	bool complete(size_t len) const { return done_ == (ssize_t)len; }
+
+private:
+	std::thread thread_;
+	ssize_t done_ = -1;
+	int err_ = 0;
+};
+
 class ODirectHolder : public PageHolder {
 public:
-	ODirectHolder(void *addr, size_t len) : len_(len)
+	ODirectHolder(void *addr, size_t len) : addr_(addr), len_(len)
 	{
-		int fd = open(fuse_.file_path().c_str(), O_RDONLY | O_DIRECT | O_CLOEXEC);
+		if (len == 0 || len > kODirectMaxHeld)
+			throw Error("O_DIRECT holder: " + std::to_string(len) + " bytes; it holds 1.." +
+				    std::to_string(kODirectMaxHeld) + " (one FUSE request)");
+		int fd = open(fuse_.file_path().c_str(), O_RDWR | O_DIRECT | O_CLOEXEC);
 		if (fd < 0)
 			sys_check(-1, "open(FUSE file, O_DIRECT)");
 		file_.reset(fd);
-		reader_ = std::thread([this, addr] {
-			done_ = pread(file_.get(), addr, len_, 0);
-			err_ = errno;
-		});
-		if (!fuse_.wait_for_read(5000)) {
-			release();
-			throw Error("O_DIRECT read never reached the FUSE server");
+		try {
+			start();
+		} catch (...) {
+			finish();
+			throw;
 		}
 	}
-	~ODirectHolder() override { release(); }
+	~ODirectHolder() override { finish(); }
 	HolderKind kind() const override { return HolderKind::ODirect; }
 	std::vector<uint8_t> contents() override
 	{
-		release();
-		if (done_ != (ssize_t)len_)
-			throw Error("O_DIRECT read: " + result_text(done_, err_));
-		return std::vector<uint8_t>(len_, kODirectFill);
+		finish();
+		if (!problem_.empty())
+			throw Error("O_DIRECT holder: " + problem_);
+		if (!read_.complete(len_))
+			throw Error("O_DIRECT read: " + read_.result());
+		if (!write_.complete(len_))
+			throw Error("O_DIRECT write observing the held pages: " + write_.result());
+		if (observed_.offset != kODirectObserveOffset || observed_.data.size() != len_)
+			throw Error("O_DIRECT holder: the observing WRITE reached the server as " +
+				    std::to_string(observed_.data.size()) + " bytes at " +
+				    std::to_string(observed_.offset) + ", not " + std::to_string(len_) +
+				    " at " + std::to_string(kODirectObserveOffset));
+		return observed_.data;
 	}
-	void release() override
-	{
-		fuse_.complete_read(kODirectFill);
-		if (reader_.joinable())
-			reader_.join();
-	}
+	void release() override { finish(); }
 
 private:
+	void start()
+	{
+		// A first write from a page of our own lets the kernel send whatever
+		// else a write asks the server first (GETXATTR for file_remove_privs,
+		// say), so that the request queued behind the held read is the WRITE.
+		Mapping scratch = Mapping::anonymous(4096);
+		memset(scratch.data(), 0, 4096);
+		if (pwrite(file_.get(), scratch.data(), 4096, kODirectObserveOffset) != 4096)
+			sys_check(-1, "pwrite(FUSE file, O_DIRECT)");
+		int fd = file_.get();
+		read_.start([fd, this] { return pread(fd, addr_, len_, 0); });
+		std::optional<uint32_t> size = fuse_.wait_for_read(5000);
+		if (!size)
+			throw Error("O_DIRECT read never reached the FUSE server");
+		read_held_ = true;
+		if (*size != len_)
+			throw Error("O_DIRECT read reached the FUSE server as " + std::to_string(*size) +
+				    " bytes, not " + std::to_string(len_));
+		write_.start([fd, this] { return pwrite(fd, addr_, len_, kODirectObserveOffset); });
+		if (!fuse_.wait_for_queued_request(5000))
+			throw Error("the O_DIRECT write observing the held pages never reached the FUSE server");
+		write_queued_ = true;
+	}
+
+	// Lets the read land (and takes the observing write); never throws. When
+	// the protocol fails, killing the server fails every request in flight,
+	// so the threads always end.
+	void finish() noexcept
+	{
+		if (finished_)
+			return;
+		finished_ = true;
+		try {
+			if (write_queued_)
+				observed_ = fuse_.complete_read_and_take_write(kODirectFill);
+			else if (read_held_)
+				fuse_.complete_read(kODirectFill);
+			else if (read_.started())
+				fuse_.abort();
+		} catch (const std::exception &e) {
+			problem_ = e.what();
+			fuse_.abort();
+		}
+		read_.join();
+		write_.join();
+	}
+
+	void *addr_;
 	size_t len_;
-	BlockingFuse fuse_;
+	BlockingFuse fuse_;  // outlives the file and the transfers
 	UniqueFd file_;
-	std::thread reader_;
-	ssize_t done_ = -1;
-	int err_ = 0;
+	DirectIo read_, write_;
+	bool read_held_ = false, write_queued_ = false, finished_ = false;
+	BlockingFuse::Write observed_ = {};
+	std::string problem_;
 };
 
 #ifdef HAVE_LIBURING

@@ -60,6 +60,7 @@ struct kvm_run;
 
 namespace kvmt {
 class TestVm;
+class Vcpu;
 struct VmTypeInfo;
 }
 
@@ -86,6 +87,14 @@ void set_guest_hypercall_insn(TestVm &tvm);
 // instruction after a few seconds (an instruction emulator that rewrites the
 // hypercall and re-executes it, never handling it), *why says so.
 bool guest_hypercalls_reach_kvm(const VmTypeInfo &type, std::string *why);
+
+// The probe's run: one KVM_RUN of vcpu, interrupted after `seconds` if it
+// does not return by itself. True at KVM_EXIT_HYPERCALL; false, with *why,
+// when the vCPU is still at a hypercall instruction of the guest code (RIP
+// in this program where it was built as VMCALL/VMMCALL, and the guest's
+// bytes there VMCALL or VMMCALL). Anything else, a stall elsewhere included,
+// throws Error naming RIP and the guest's bytes there.
+bool run_to_hypercall_exit(TestVm &tvm, Vcpu &vcpu, int seconds, std::string *why);
 
 // The last exit as a hypercall exit (valid when exit_reason == KVM_EXIT_HYPERCALL).
 HypercallExit hypercall_exit_of(const kvm_run &run);

@@ -7,9 +7,12 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
+#include <vector>
 
 #include "errors.hh"
+#include "guest_image.hh"
 #include "hypercall_x86.hh"
 #include "kvm_uapi.hh"
 #include "test_vm.hh"
@@ -83,27 +86,103 @@ private:
 	struct sigaction old_;
 };
 
-std::string hex_bytes(const uint8_t *p, int n)
-{
-	std::string s;
-	for (int i = 0; i < n; i++) {
-		char buf[4];
-		snprintf(buf, sizeof(buf), "%s%02x", i ? " " : "", p[i]);
-		s += buf;
-	}
-	return s;
-}
+constexpr uint8_t kVmcall[3] = {0x0f, 0x01, 0xc1};
+constexpr uint8_t kVmmcall[3] = {0x0f, 0x01, 0xd9};
+constexpr size_t kHypercallLen = sizeof(kVmcall);
 
-const char *insn_name(const uint8_t *p)
+const char *insn_name(const std::vector<uint8_t> &b, const char *missing)
 {
-	if (p[0] == 0x0f && p[1] == 0x01 && p[2] == 0xc1)
+	if (b.size() < kHypercallLen)
+		return missing;
+	if (!memcmp(b.data(), kVmcall, kHypercallLen))
 		return "VMCALL";
-	if (p[0] == 0x0f && p[1] == 0x01 && p[2] == 0xd9)
+	if (!memcmp(b.data(), kVmmcall, kHypercallLen))
 		return "VMMCALL";
 	return "not a hypercall";
 }
 
+bool is_hypercall(const std::vector<uint8_t> &b)
+{
+	return b.size() >= kHypercallLen &&
+	       (!memcmp(b.data(), kVmcall, kHypercallLen) || !memcmp(b.data(), kVmmcall, kHypercallLen));
+}
+
+// The guest's bytes at gva, each byte translated on its own (an instruction
+// may cross a page): fewer than n when the rest is not mapped.
+std::vector<uint8_t> guest_bytes(TestVm &tvm, uint64_t gva, size_t n)
+{
+	std::vector<uint8_t> b;
+	for (size_t i = 0; i < n; i++) {
+		const uint8_t *p = static_cast<const uint8_t *>(tvm.gva_to_hva(gva + i));
+		if (!p)
+			break;
+		b.push_back(*p);
+	}
+	return b;
+}
+
+// The same bytes as this program has them: the guest runs a copy of the
+// program's segments at the same addresses, so these are the instruction
+// the guest code was built with (empty outside the program).
+std::vector<uint8_t> program_bytes(uint64_t gva, size_t n)
+{
+	const auto *p = reinterpret_cast<const uint8_t *>(gva);
+	if (!in_program_image(p, n))
+		return {};
+	return std::vector<uint8_t>(p, p + n);
+}
+
+std::string hex_bytes(const std::vector<uint8_t> &b)
+{
+	std::string s;
+	for (size_t i = 0; i < b.size(); i++) {
+		char buf[4];
+		snprintf(buf, sizeof(buf), "%s%02x", i ? " " : "", b[i]);
+		s += buf;
+	}
+	return s.empty() ? "none" : s;
+}
+
 }  // namespace
+
+bool run_to_hypercall_exit(TestVm &tvm, Vcpu &vcpu, int seconds, std::string *why)
+{
+	int r, e;
+	{
+		RunWatchdog watchdog(seconds);
+		r = ioctl(vcpu.fd(), KVM_RUN, 0);
+		e = errno;
+	}
+	if (r == 0 && vcpu.run_state().exit_reason == KVM_EXIT_HYPERCALL)
+		return true;
+	kvm_regs regs = {};
+	sys_check(ioctl(vcpu.fd(), KVM_GET_REGS, &regs), "KVM_GET_REGS after the hypercall probe");
+	std::vector<uint8_t> now = guest_bytes(tvm, regs.rip, kHypercallLen);
+	std::vector<uint8_t> built = program_bytes(regs.rip, kHypercallLen);
+	char rip[32];
+	snprintf(rip, sizeof(rip), "RIP 0x%llx", (unsigned long long)regs.rip);
+	const char *now_name = insn_name(now, "not mapped in the guest");
+	const char *built_name = insn_name(built, "outside the program");
+	std::string at = std::string(rip) + " (guest bytes " + hex_bytes(now) + " = " + now_name +
+			 "; built as " + hex_bytes(built) + " = " + built_name + ")";
+	if (r < 0 && e == EINTR) {
+		// Skip only for the stall this probe knows: the vCPU is still at
+		// the hypercall instruction of the guest code (the emulator may have
+		// rewritten it to the other vendor's one), re-executing it.
+		if (is_hypercall(built) && is_hypercall(now)) {
+			*why = std::string("a guest hypercall never reaches KVM here: after ") +
+			       std::to_string(seconds) + " s the vCPU is still at its hypercall (issued as " +
+			       built_name + ", now " + hex_bytes(now) + " = " + now_name +
+			       "): the instruction emulator rewrites the hypercall and re-executes it instead of "
+			       "handling it";
+			return false;
+		}
+		throw Error("hypercall probe: KVM_RUN still in the guest after " + std::to_string(seconds) +
+			    " s, and the vCPU is not at its hypercall instruction: " + at);
+	}
+	throw Error("hypercall probe: KVM_RUN " + (r ? errno_name(e) : std::string("0")) + " with " +
+		    vcpu.exit_reason_name() + " instead of KVM_EXIT_HYPERCALL at " + at);
+}
 
 bool guest_hypercalls_reach_kvm(const VmTypeInfo &type, std::string *why)
 {
@@ -113,30 +192,7 @@ bool guest_hypercalls_reach_kvm(const VmTypeInfo &type, std::string *why)
 	if (err)
 		throw Error("KVM_ENABLE_CAP(KVM_CAP_EXIT_HYPERCALL): " + errno_name(err));
 	Vcpu &vcpu = tvm.add_vcpu(guest_hypercall_probe, kTestGpaBase);
-	int r, e;
-	{
-		RunWatchdog watchdog(kProbeSeconds);
-		r = ioctl(vcpu.fd(), KVM_RUN, 0);
-		e = errno;
-	}
-	if (r == 0 && vcpu.run_state().exit_reason == KVM_EXIT_HYPERCALL)
-		return true;
-	kvm_regs regs = {};
-	ioctl(vcpu.fd(), KVM_GET_REGS, &regs);
-	if (r < 0 && e == EINTR) {
-		const uint8_t *insn = static_cast<const uint8_t *>(tvm.gva_to_hva(regs.rip));
-		if (insn) {
-			*why = std::string("a guest hypercall never reaches KVM here: after ") +
-			       std::to_string(kProbeSeconds) + " s the vCPU is still at its hypercall (issued as " +
-			       (host_uses_vmmcall() ? "VMMCALL" : "VMCALL") + ", now " + hex_bytes(insn, 3) + " = " +
-			       insn_name(insn) +
-			       "): the instruction emulator rewrites the hypercall and re-executes it instead of "
-			       "handling it";
-			return false;
-		}
-	}
-	throw Error("hypercall probe: KVM_RUN " + (r ? errno_name(e) : std::string("0")) + " with " +
-		    vcpu.exit_reason_name() + " instead of KVM_EXIT_HYPERCALL");
+	return run_to_hypercall_exit(tvm, vcpu, kProbeSeconds, why);
 }
 
 HypercallExit hypercall_exit_of(const kvm_run &run)
