@@ -21,7 +21,8 @@ public:
 	uint8_t *mapping() const { return map_.data(); }
 	uint64_t eagain_retries() const { return retries_; }
 
-	// Untimed: the whole file to d's target state (transient EAGAIN retried).
+	// Untimed: the whole file to d's target state (transient EAGAIN retried),
+	// with PRESERVE where offered (no content-mode scrambling in the setup).
 	void convert_all(Direction d);
 	// Untimed: the first len bytes into state p (punched, allocated, or
 	// allocated and written through the host mapping).

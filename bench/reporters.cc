@@ -55,6 +55,8 @@ void BenchConsoleReporter::ReportRuns(const std::vector<Run> &runs)
 		}
 		if (run.error_occurred)
 			errors_.insert(run.benchmark_name());
+		else
+			ran_.insert(run.run_name.str());  // an aggregate counts for its benchmark
 		note_overhead(run);
 		note_cv(run);
 		shown.push_back(run);
@@ -147,6 +149,24 @@ static void print_load()
 		       load[1], load[2], sysconf(_SC_NPROCESSORS_ONLN));
 }
 
+// A benchmark counts once however many repetitions it had; one that failed
+// in any repetition counts as failed only.
+void BenchConsoleReporter::print_counts()
+{
+	std::map<std::string, int> families;
+	size_t ran = 0;
+	for (const std::string &name : ran_)
+		if (!errors_.count(name)) {
+			families[family_of(name)]++;
+			ran++;
+		}
+	std::string which;
+	for (const auto &[family, count] : families)
+		which += (which.empty() ? "" : ", ") + family + "/* " + std::to_string(count);
+	printf("# benchmarks: %zu ran, %zu skipped, %zu failed (ran: %s)\n", ran, skipped_.size(),
+	       errors_.size(), which.empty() ? "none" : which.c_str());
+}
+
 void BenchConsoleReporter::Finalize()
 {
 	ConsoleReporter::Finalize();
@@ -156,6 +176,7 @@ void BenchConsoleReporter::Finalize()
 	print_skips();
 	for (const std::string &name : errors_)
 		printf("# FAILED: %s\n", name.c_str());
+	print_counts();
 	fflush(stdout);
 }
 

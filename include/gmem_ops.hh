@@ -13,6 +13,7 @@
 #pragma once
 
 #include <cstdint>
+#include <iterator>
 #include <string>
 #include <vector>
 
@@ -56,5 +57,28 @@ bool parse_op(const std::string &text, GmemOp *op, std::string *error);
 
 std::string sequence_text(const std::vector<GmemOp> &ops);  // "op; op; ..."
 bool parse_sequence(const std::string &text, std::vector<GmemOp> *ops, std::string *error);
+
+// What the stress and random programs report about their conversions.
+
+// The hook of a declared profile: true when GMEM_EXPECT (run_tests.sh
+// --expect, declared_profile.hh) holds the word "in_place=on". A test that
+// then makes no conversion on a VM type the contract lets convert fails,
+// naming why, instead of skipping.
+bool conversions_required();
+// Whether the contract lets VMs of this type convert at all once per-gmem
+// attributes are on (not DEFAULT, SEV, SEV-ES: every request is EINVAL).
+bool type_converts_in_place(const std::string &vm_type);
+
+// Conversions that succeeded, per direction and content mode.
+struct ConversionCounts {
+	uint64_t n[2][std::size(kContentModes)] = {};  // [0]: to private, [1]: to shared
+
+	void add(Direction d, ContentMode m, uint64_t count = 1);
+	void add(const ConversionCounts &o);
+	uint64_t of(Direction d) const;
+	uint64_t total() const;
+	// "to_private 12 (unspecified 7, preserve 5), to_shared 12 (unspecified 4, zero 8)"
+	std::string text() const;
+};
 
 }  // namespace kvmt

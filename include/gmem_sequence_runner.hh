@@ -7,6 +7,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -36,7 +37,13 @@ struct RunnerStats {
 	uint64_t errno_checked = 0;   // operations predicted to fail
 	uint64_t sigbus_checked = 0;  // pages predicted to SIGBUS
 	uint64_t pages_compared = 0;  // pages compared byte by byte
+	ConversionCounts converted;   // conversions that succeeded, as predicted
+	std::map<int, uint64_t> convert_refused;  // errno -> conversions refused, as predicted
+	// Conversions for which the contract allows two errnos (Prediction::also_allowed):
+	// what the kernel answered -> count.
+	std::map<int, uint64_t> either_errno;
 	uint64_t executed() const;
+	void add(const RunnerStats &o);
 };
 
 // Where the flip_byte fault strikes: op index and page, or none.

@@ -10,6 +10,7 @@
 #include <string>
 
 #include "fd.hh"
+#include "page_content.hh"
 #include "sigbus.hh"
 
 namespace kvmt {
@@ -41,6 +42,10 @@ public:
 	PeerReply check(uint64_t offset, uint64_t len, uint64_t seed);
 	// Checks every byte of the range is zero.
 	PeerReply check_zero(uint64_t offset, uint64_t len);
+	// Checks the range against what an oracle says it holds: pattern(seed)
+	// or zeros byte by byte; contents the contract leaves unspecified
+	// (PageContent::Any) only for reading without SIGBUS.
+	PeerReply check_content(uint64_t offset, uint64_t len, const PageContent &c);
 	// Writes pattern(seed) into the range; SIGBUS pages are counted.
 	PeerReply fill(uint64_t offset, uint64_t len, uint64_t seed);
 	// One access per page; returns the SIGBUS count.

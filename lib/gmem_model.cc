@@ -197,17 +197,21 @@ Prediction GmemModel::convert(const GmemOp &op)
 					  cfg_.family);
 	if (!cell.offered)
 		return not_applicable();  // no flags value exists for the mode
-	// Validation order (spec section 3): ENOTTY, then every EINVAL, then the
-	// mode (EOPNOTSUPP, error_offset = start), then references (EAGAIN).
+	// Validation (spec section 3): ENOTTY, the flags and the VM type (the
+	// cell's EINVAL), then the range (EINVAL). A refused mode (EOPNOTSUPP,
+	// error_offset = start; section 4) comes before the no-op success and the
+	// reference check (EAGAIN); its order against the range checks is not
+	// stated, so a request that fails both may get either errno.
 	if (cell.err == ENOTTY || cell.err == EINVAL)
 		return fails(cell.err);
-	if (op.misalign || !op.count || !in_file(op.first, op.count))
-		return fails(EINVAL);
-	uint64_t start = op.first * kPage + op.misalign;
-	if (cell.err) {
-		Prediction p = fails(cell.err);
-		p.check_error_offset = cell.err == EOPNOTSUPP;
-		p.error_offset = start;
+	bool bad_range = op.misalign || !op.count || !in_file(op.first, op.count);
+	if (bad_range || cell.err) {
+		Prediction p = fails(bad_range ? EINVAL : cell.err);
+		if (cell.err == EOPNOTSUPP) {
+			p.also_allowed = bad_range ? EOPNOTSUPP : 0;
+			p.check_error_offset = true;
+			p.error_offset = op.first * kPage + op.misalign;
+		}
 		return p;
 	}
 	for (uint64_t i = op.first; op.to_private && i < op.first + op.count; i++)

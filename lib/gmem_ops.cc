@@ -7,6 +7,8 @@
 #include <cstdlib>
 #include <sstream>
 
+#include "declared_profile.hh"
+
 namespace kvmt {
 
 namespace {
@@ -158,6 +160,57 @@ std::string sequence_text(const std::vector<GmemOp> &ops)
 	std::string s;
 	for (const GmemOp &op : ops)
 		s += (s.empty() ? "" : "; ") + op_text(op);
+	return s;
+}
+
+bool conversions_required()
+{
+	return feature_declared(Feature::InPlace);
+}
+
+bool type_converts_in_place(const std::string &vm_type)
+{
+	return contract_cell(vm_type, Direction::ToPrivate, ContentMode::Unspecified,
+			     LaunchPhase::BeforeFinalize, AttributesFamily::Applied).err == 0;
+}
+
+void ConversionCounts::add(Direction d, ContentMode m, uint64_t count)
+{
+	n[d == Direction::ToShared][static_cast<size_t>(m)] += count;
+}
+
+void ConversionCounts::add(const ConversionCounts &o)
+{
+	for (Direction d : kDirections)
+		for (ContentMode m : kContentModes)
+			add(d, m, o.n[d == Direction::ToShared][static_cast<size_t>(m)]);
+}
+
+uint64_t ConversionCounts::of(Direction d) const
+{
+	uint64_t sum = 0;
+	for (uint64_t c : n[d == Direction::ToShared])
+		sum += c;
+	return sum;
+}
+
+uint64_t ConversionCounts::total() const
+{
+	return of(Direction::ToPrivate) + of(Direction::ToShared);
+}
+
+std::string ConversionCounts::text() const
+{
+	std::string s;
+	for (Direction d : kDirections) {
+		std::string modes;
+		for (ContentMode m : kContentModes)
+			if (uint64_t c = n[d == Direction::ToShared][static_cast<size_t>(m)])
+				modes += (modes.empty() ? "" : ", ") + std::string(mode_name(m)) + " " +
+					 std::to_string(c);
+		s += std::string(s.empty() ? "" : ", ") + direction_name(d) + " " + std::to_string(of(d)) +
+		     (modes.empty() ? "" : " (" + modes + ")");
+	}
 	return s;
 }
 

@@ -69,9 +69,12 @@ struct Target {
 
 Mismatch check_errno(const Prediction &p, int err, uint64_t error_offset)
 {
-	if (err != p.err)
-		return "expected " + err_text(p.err) + ", got " + err_text(err);
-	if (err && p.check_error_offset && error_offset != p.error_offset)
+	if (!p.allows(err))
+		return "expected " + err_text(p.err) +
+		       (p.also_allowed ? " or " + err_text(p.also_allowed) : std::string()) + ", got " +
+		       err_text(err);
+	bool writes_offset = err == EOPNOTSUPP || err == EAGAIN;
+	if (writes_offset && p.check_error_offset && error_offset != p.error_offset)
 		return "expected " + errno_name(err) + " with error_offset " + hex(p.error_offset) +
 		       ", got error_offset " + hex(error_offset);
 	return std::nullopt;
@@ -185,13 +188,8 @@ private:
 	static Mismatch peer_page(Peer &peer, uint64_t page, const PageExpect &e)
 	{
 		uint64_t off = page * kPage;
-		PeerReply r;
-		if (e.sigbus || e.content.kind == PageContent::Any)
-			r = peer.probe(off, kPage, Access::Read);
-		else if (e.content.kind == PageContent::Zero)
-			r = peer.check_zero(off, kPage);
-		else
-			r = peer.check(off, kPage, e.content.seed);
+		PeerReply r = e.sigbus ? peer.probe(off, kPage, Access::Read)
+				       : peer.check_content(off, kPage, e.content);
 		if (r.err)
 			return "forked reader: " + errno_name(r.err);
 		if (Mismatch m = check_sigbus(page, e.sigbus, r.sigbus_pages != 0))
@@ -264,7 +262,16 @@ private:
 				break;
 			usleep(1000);
 		}
-		return check_errno(p, r.err, r.error_offset);
+		Mismatch m = check_errno(p, r.err, r.error_offset);
+		if (m)
+			return m;
+		if (p.also_allowed)
+			stats_.either_errno[r.err]++;
+		if (r.err)
+			stats_.convert_refused[r.err]++;
+		else
+			stats_.converted.add(op.to_private ? Direction::ToPrivate : Direction::ToShared, op.mode);
+		return std::nullopt;
 	}
 
 	Target &t_;
@@ -281,6 +288,21 @@ uint64_t RunnerStats::executed() const
 	for (uint64_t c : ops)
 		n += c;
 	return n;
+}
+
+void RunnerStats::add(const RunnerStats &o)
+{
+	for (int k = 0; k < kOpKinds; k++)
+		ops[k] += o.ops[k];
+	skipped += o.skipped;
+	errno_checked += o.errno_checked;
+	sigbus_checked += o.sigbus_checked;
+	pages_compared += o.pages_compared;
+	converted.add(o.converted);
+	for (const auto &[err, n] : o.convert_refused)
+		convert_refused[err] += n;
+	for (const auto &[err, n] : o.either_errno)
+		either_errno[err] += n;
 }
 
 FlipTarget find_flip_target(const GmemModelConfig &config, const std::vector<GmemOp> &ops)

@@ -220,6 +220,20 @@ PeerReply Peer::call(uint32_t op, uint64_t offset, uint64_t len, uint64_t arg)
 PeerReply Peer::map(uint64_t len) { return call(OP_MAP, 0, len, 0); }
 PeerReply Peer::check(uint64_t offset, uint64_t len, uint64_t seed) { return call(OP_CHECK, offset, len, seed); }
 PeerReply Peer::check_zero(uint64_t offset, uint64_t len) { return call(OP_CHECK_ZERO, offset, len, 0); }
+
+PeerReply Peer::check_content(uint64_t offset, uint64_t len, const PageContent &c)
+{
+	switch (c.kind) {
+	case PageContent::Pattern:
+		return check(offset, len, c.seed);
+	case PageContent::Zero:
+		return check_zero(offset, len);
+	case PageContent::Any:
+		break;
+	}
+	return probe(offset, len, Access::Read);
+}
+
 PeerReply Peer::fill(uint64_t offset, uint64_t len, uint64_t seed) { return call(OP_FILL, offset, len, seed); }
 PeerReply Peer::probe(uint64_t offset, uint64_t len, Access access)
 {

@@ -31,13 +31,24 @@ usage: scripts/qemu_lane.sh --kernel IMAGE [options]
   --skip "NAMES"      skip these programs
   --log FILE          full console log (default build/qemu-lane/logs/...)
   --log-dir DIR       also write each program's raw TAP to DIR/<program>.tap
+                      (and, with --bench, its console to DIR/gmem_bench.log)
+  --bench PROG        also pack PROG, a gmem_bench built for the image's
+                      architecture (`make bench-build`: build/x86/bench/gmem_bench),
+                      and run it inside after the suite with short smoke
+                      arguments (one repetition, 5 ms minimum time) and
+                      --benchmark_filter=convert/. Its console appears as
+                      "# bench: ..." diagnostics, then one more result,
+                      "selftests: kvm_gmem: gmem_bench" (the plan and the
+                      Totals line count it): not ok when it exits non-zero or
+                      when no convert/* benchmark ran (all skipped)
   --verbose           also show the kernel's boot messages (on stderr);
                       also QEMU_LANE_VERBOSE=1
   -h, --help          this text
 KSELFTEST_<PROGRAM>_ARGS and GMEM_* variables are passed to the guest.
 Exit status: the suite's (0 nothing failed, 1 a program failed); 1 when the
-kernel does not boot, panics or QEMU fails (with the reason and the console
-log's path); 124 when the run exceeds --timeout; 2 for a usage error.
+--bench run failed; 1 when the kernel does not boot, panics or QEMU fails
+(with the reason and the console log's path); 124 when the run exceeds
+--timeout; 2 for a usage error.
 EOF
 }
 
@@ -61,6 +72,7 @@ log_dir=
 strict=
 only=
 skip=
+bench=
 qemu_extra=()
 append_extra=()
 
@@ -82,6 +94,7 @@ while [ $# -gt 0 ]; do
 	--skip) need_value "$1" $#; skip="$skip $2"; shift ;;
 	--log) need_value "$1" $#; log=$2; shift ;;
 	--log-dir) need_value "$1" $#; log_dir=$2; shift ;;
+	--bench) need_value "$1" $#; bench=$2; shift ;;
 	--verbose|-v) verbose=1 ;;
 	-h|--help) usage; exit 0 ;;
 	*) die_usage "unknown option '$1'" ;;
@@ -182,6 +195,17 @@ for p in "${programs[@]}"; do
 	[ -z "$m" ] || grep -qi -- "$elf_machine" <<< "$m" ||
 		fail "$kernel is an $arch kernel but $bin_dir/$p is built for '$m': build the $arch suite ($make_hint) or pass its --bin-dir"
 done
+if [ -n "$bench" ]; then
+	{ [ -f "$bench" ] && [ -x "$bench" ]; } || fail "--bench: '$bench' is not an executable file (run make bench-build)"
+	m=$(elf_machine_of "$bench")
+	grep -qi -- "$elf_machine" <<< "$m" ||
+		fail "--bench: $bench is built for '${m:-no ELF machine}', not $arch ($make_hint bench-build)"
+fi
+# Smoke arguments, shorter than `make bench-smoke`'s (one repetition instead
+# of two: under TCG a content-mode kernel scrambles every page of an
+# UNSPECIFIED conversion, about 1 s per 64 MiB), on the conversion benchmarks
+# only; no colours on the console; the JSON goes to the guest's tmpfs.
+bench_args="--benchmark_repetitions=1 --benchmark_min_time=0.005 --benchmark_filter=convert/ --benchmark_color=false --results_dir=/tmp/gmem_bench"
 
 mkdir -p "$lane_dir/logs" || fail "cannot create $lane_dir"
 busybox=$("$here/qemu/fetch-busybox.sh" "$arch" "$lane_dir/cache") ||
@@ -257,6 +281,11 @@ for p in "${programs[@]}"; do
 	cp "$bin_dir/$p" "$root/kvm_gmem/$p"
 	pack_libs "$bin_dir/$p"
 done
+if [ -n "$bench" ]; then
+	mkdir -p "$root/gmem_bench"
+	cp "$bench" "$root/gmem_bench/gmem_bench"
+	pack_libs "$bench"
+fi
 
 # lane.conf: what /init passes to run_tests.sh, and the environment it keeps.
 squote() { printf "'%s'" "${1//\'/\'\\\'\'}"; }
@@ -266,6 +295,10 @@ squote() { printf "'%s'" "${1//\'/\'\\\'\'}"; }
 	for n in $skip; do run_args="$run_args -S $n"; done
 	echo "RUN_ARGS=$(squote "$run_args")"
 	echo "DEBUG_EXIT_PORT=$debug_exit_port"
+	if [ -n "$bench" ]; then
+		echo "BENCH=/gmem_bench/gmem_bench"
+		echo "BENCH_ARGS=$(squote "$bench_args")"
+	fi
 	[ "${#packed[@]}" -gt 0 ] && echo "LD_LIBRARY_PATH=/lib/$triplet; export LD_LIBRARY_PATH"
 	while IFS= read -r name; do
 		echo "$name=$(squote "${!name}"); export $name"
@@ -339,6 +372,7 @@ fi
 [ "$(remaining)" -gt 0 ] || { say "FAIL: the lane exceeded its timeout of $timeout s before booting"; exit 124; }
 
 say "booting $kernel ($arch, ${accel_args[*]}) with ${#programs[@]} program(s) from $bin_dir; timeout $timeout s, boot timeout $boot_timeout s"
+[ -n "$bench" ] && say "after the suite: $bench $bench_args"
 say "kernel command line: $cmdline"
 say "console log: $log"
 
@@ -388,6 +422,49 @@ split_tap() {
 	esac
 }
 
+# --bench: the suite's plan gets one more result, the gmem_bench run's, which
+# follows its "# bench:" lines; the suite's Totals line is held back and
+# printed after that result, counting it.
+bench_num=
+bench_rc=
+bench_counts=
+bench_done=
+bench_failed=
+held_totals=
+bench_log=${log_dir:+$log_dir/gmem_bench.log}
+[ -n "$bench_log" ] && [ -n "$bench" ] && : > "$bench_log"
+
+# Prints the bench's result, then the held Totals line. $1: why it failed,
+# or "" to judge by its exit status and its "# benchmarks:" count line.
+bench_result() {
+	local why=$1 ran name="selftests: kvm_gmem: gmem_bench"
+	{ [ -n "$bench" ] && [ -z "$bench_done" ]; } || return 0
+	bench_done=1
+	ran=$(sed -n 's|^# benchmarks: .*(ran: .*convert/\* \([0-9][0-9]*\).*|\1|p' <<< "$bench_counts")
+	if [ -z "$why" ]; then
+		if [ "$bench_rc" != 0 ]; then
+			why="exit=$bench_rc"
+		elif [ -z "$bench_counts" ]; then
+			why="no '# benchmarks:' count line"
+		elif [ "${ran:-0}" = 0 ]; then
+			why="no convert/* benchmark ran (${bench_counts#\# benchmarks: })"
+		fi
+	fi
+	if [ -z "$why" ]; then
+		echo "ok ${bench_num:-1} $name"
+	else
+		bench_failed=$why
+		echo "not ok ${bench_num:-1} $name # $why"
+	fi
+	if [[ $held_totals =~ ^#\ Totals:\ pass:([0-9]+)\ fail:([0-9]+)\ (.*)$ ]]; then
+		local pass=${BASH_REMATCH[1]} failed=${BASH_REMATCH[2]}
+		if [ -z "$why" ]; then pass=$((pass + 1)); else failed=$((failed + 1)); fi
+		echo "# Totals: pass:$pass fail:$failed ${BASH_REMATCH[3]}"
+	elif [ -n "$held_totals" ]; then
+		printf '%s\n' "$held_totals"
+	fi
+}
+
 # --- the console ----------------------------------------------------------------
 # boot: kernel messages until /init says START (shown with --verbose only);
 # run: the suite's TAP, to stdout; dmesg: the kernel log after the run (log
@@ -421,6 +498,7 @@ while IFS= read -r line || [ -n "$line" ]; do
 		;;
 	run)
 		case "$line" in
+		GMEM-LANE-BENCH-BEGIN) phase=bench ;;
 		GMEM-LANE-DMESG-BEGIN) phase=dmesg ;;
 		GMEM-LANE-EXIT=*)
 			suite_rc=${line#GMEM-LANE-EXIT=}
@@ -434,9 +512,38 @@ while IFS= read -r line || [ -n "$line" ]; do
 			printf '# kernel: %s\n' "$line"
 			;;
 		*)
+			if [ -n "$bench" ]; then
+				# room for the bench's result in the plan; its Totals later
+				if [ -z "$bench_num" ] && [[ $line =~ ^1\.\.([0-9]+)$ ]]; then
+					bench_num=$((BASH_REMATCH[1] + 1))
+					line="1..$bench_num"
+				elif [ -z "$held_totals" ] && [[ $line == "# Totals: "* ]]; then
+					held_totals=$line
+					continue
+				fi
+			fi
 			printf '%s\n' "$line"
 			last_run_line=$line
 			[ -n "$log_dir" ] && split_tap "$line"
+			;;
+		esac
+		;;
+	bench)
+		case "$line" in
+		"GMEM-LANE-BENCH-END rc="*)
+			bench_rc=${line#GMEM-LANE-BENCH-END rc=}
+			phase=run
+			bench_result ""
+			;;
+		GMEM-LANE-DMESG-BEGIN)
+			phase=dmesg
+			bench_result "it ended without its end marker"
+			;;
+		*)
+			[[ $line == "# benchmarks: "* ]] && bench_counts=$line
+			printf '# bench: %s\n' "$line"
+			last_run_line="# bench: $line"
+			[ -n "$bench_log" ] && printf '%s\n' "$line" >> "$bench_log"
 			;;
 		esac
 		;;
@@ -482,8 +589,18 @@ if [ ${#warnings[@]} -gt 0 ]; then
 	printf '    %s\n' "${warnings[@]:0:20}" >&2
 fi
 
+# --bench whose markers never came: a failing result all the same.
+bench_verdict() {
+	[ -n "$bench" ] || return 0
+	bench_result "it did not run (no GMEM-LANE-BENCH markers on the console)"
+	[ -z "$bench_failed" ] && return 0
+	say "FAIL: the --bench run: $bench_failed${bench_log:+ (its console: $bench_log)}"
+	return 1
+}
+
 if [ -n "$suite_rc" ]; then
 	say "suite exit status $suite_rc; wall time ${wall} s ($arch, ${accel_args[*]})"
+	bench_verdict || { [ "$suite_rc" = 0 ] && suite_rc=1; }
 	[ "$suite_rc" = 0 ] || say "console log: $log"
 	exit "$suite_rc"
 fi
@@ -510,6 +627,7 @@ fi
 if [ -n "$debug_exit_port" ] && [ -e "$run/started" ] && [ $((qemu_rc % 2)) = 1 ] && [ "$qemu_rc" -lt 124 ]; then
 	suite_rc=$((qemu_rc >> 1))
 	say "suite exit status $suite_rc (from isa-debug-exit; the console lost the marker); wall time ${wall} s"
+	bench_verdict || { [ "$suite_rc" = 0 ] && suite_rc=1; }
 	exit "$suite_rc"
 fi
 if [ -e "$run/started" ]; then

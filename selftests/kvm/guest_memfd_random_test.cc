@@ -6,14 +6,20 @@
 // shortest sequence that still fails and printed with the seeds to replay it.
 //
 // Fixture random (a variant per known VM type):
-//   sequences                 GMEM_RANDOM_OPS operations (default 10000) in sequences of 250
+//   sequences                 GMEM_RANDOM_OPS operations (default 10000) in sequences of 250;
+//                             prints the operations per kind and the conversions made per
+//                             direction and content mode; when none could be made (no
+//                             per-gmem attributes, a VM type without private memory) it
+//                             ends as a SKIP naming why, after every other operation matched
 //   injected_flip_is_caught   a byte flipped behind the model's back is caught and shrunk
 //   broken_oracle_is_caught   a model that forgets what a punch does is caught and shrunk
 //
 // Environment (include/test_env.hh): GMEM_SEED, GMEM_RANDOM_OPS, GMEM_REPLAY,
-// GMEM_SHRINK_SECONDS, GMEM_INJECT_FAULT, GMEM_TEST_TIMEOUT.
+// GMEM_SHRINK_SECONDS, GMEM_INJECT_FAULT, GMEM_TEST_TIMEOUT; GMEM_EXPECT
+// (in_place=on: conversions_required(), gmem_ops.hh).
 #include <cstdlib>
 
+#include "declared_profile.hh"
 #include "gmem_model.hh"
 #include "gmem_op_generator.hh"
 #include "gmem_ops.hh"
@@ -130,14 +136,28 @@ std::string file_text(bool init_shared)
 	return init_shared ? "file=shared" : "file=private";
 }
 
+// A VM type the kernel does not offer skips here; one whose guest_memfd
+// cannot be used in place is left to each test (require_usable()), so that sequences
+// can hold a declared in-place profile against it.
 struct RandomFixture {
 	const VmTypeInfo &type;
 	Vm vm;
-	KernelOffer offer;
+	KernelOffer offer{};
+	std::string unusable;  // why this type's guest_memfd cannot be used ("" when it can)
 	explicit RandomFixture(const VmTypeVariant &v) : type(*v.type), vm(*v.type)
 	{
-		require_guest_memfd(vm, GUEST_MEMFD_FLAG_MMAP | GUEST_MEMFD_FLAG_INIT_SHARED);
+		try {
+			require_guest_memfd(vm, GUEST_MEMFD_FLAG_MMAP | GUEST_MEMFD_FLAG_INIT_SHARED);
+		} catch (const TestSkip &s) {
+			unusable = s.reason;
+			return;
+		}
 		offer = kernel_offer(vm);
+	}
+	void require_usable() const
+	{
+		if (!unusable.empty())
+			skip(unusable);
 	}
 };
 
@@ -191,14 +211,64 @@ void report_failure(const RandomFixture &f, const GmemModelConfig &cfg, const st
 	throw TestFailure{};
 }
 
-void add_stats(RunnerStats &total, const RunnerStats &s)
+std::string errno_counts(const std::map<int, uint64_t> &counts)
 {
-	for (int k = 0; k < kOpKinds; k++)
-		total.ops[k] += s.ops[k];
-	total.skipped += s.skipped;
-	total.errno_checked += s.errno_checked;
-	total.sigbus_checked += s.sigbus_checked;
-	total.pages_compared += s.pages_compared;
+	std::string s;
+	for (const auto &[err, n] : counts)
+		s += (s.empty() ? "" : ", ") + errno_name(err) + " " + std::to_string(n);
+	return s.empty() ? "none" : s;
+}
+
+void print_conversions(const RandomFixture &f, const RunnerStats &s)
+{
+	if (!s.ops[static_cast<int>(OpKind::Convert)]) {
+		log(std::string("conversions: 0 requested, 0 made (per-gmem attributes: ") + family_name(f.offer.family) +
+		    ")");
+		return;
+	}
+	uint64_t either = 0;
+	for (const auto &e : s.either_errno)
+		either += e.second;
+	log("conversions: " + std::to_string(s.converted.total()) + " made (per-gmem attributes: " +
+	    family_name(f.offer.family) + "): " + s.converted.text() + "; refused as predicted: " +
+	    errno_counts(s.convert_refused) + "; both invalid and of a refused mode " +
+	    std::to_string(either) + " (the spec allows EINVAL or EOPNOTSUPP; the kernel answered " +
+	    errno_counts(s.either_errno) + ")");
+}
+
+// Why the run made no conversion ("" when it made some).
+std::string why_no_conversion(const RandomFixture &f, const RunnerStats &s)
+{
+	if (s.converted.total())
+		return "";
+	if (f.offer.family == AttributesFamily::None)
+		return "no per-gmem attributes (" + f.offer.family_evidence + "): none generated";
+	uint64_t requests = s.ops[static_cast<int>(OpKind::Convert)];
+	if (!type_converts_in_place(f.type.name))
+		return std::string(f.type.name) + " VMs have no private memory: all " +
+		       std::to_string(requests) + " requests refused as the contract says (" +
+		       errno_counts(s.convert_refused) + ")";
+	return "none of the " + std::to_string(requests) + " conversion requests succeeded";
+}
+
+// No conversion made (why says why): a failure when the declared profile
+// requires conversions of this VM type, else a skip with skip_text.
+[[noreturn]] void end_without_conversions(const RandomFixture &f, const std::string &why,
+					  const std::string &skip_text)
+{
+	if (conversions_required() && type_converts_in_place(f.type.name))
+		feature_missing(Feature::InPlace, "", "random: no conversion was made: " + why);
+	skip(skip_text);
+}
+
+// Zero conversions: a SKIP naming why (every other operation matched the
+// model), or a failure when a declared profile requires conversions here.
+void end_of_conversion_part(const RandomFixture &f, const RunnerStats &s)
+{
+	std::string none = why_no_conversion(f, s);
+	if (!none.empty())
+		end_without_conversions(f, none,
+					"conversions: " + none + "; every other operation matched the model");
 }
 
 void print_offer(const RandomFixture &f)
@@ -239,6 +309,7 @@ void run_replay(const RandomFixture &f, const std::string &text)
 	if (auto fail = runner.run(r.ops))
 		report_failure(f, cfg, "in the replayed sequence", r.ops, *fail);
 	print_stats(runner.stats(), 1);
+	print_conversions(f, runner.stats());  // the replayed operations decide; no skip
 }
 
 void run_sequences(const RandomFixture &f)
@@ -257,7 +328,7 @@ void run_sequences(const RandomFixture &f)
 		std::vector<GmemOp> ops = generate_ops(cfg, seq_seed, len);
 		GmemSequenceRunner runner(f.type, cfg, env_faults());
 		std::optional<SequenceFailure> fail = runner.run(ops);
-		add_stats(stats, runner.stats());
+		stats.add(runner.stats());
 		if (fail)
 			report_failure(f, cfg,
 				       "in sequence " + std::to_string(s) + " (sequence seed " +
@@ -265,6 +336,8 @@ void run_sequences(const RandomFixture &f)
 				       ops, *fail);
 	}
 	print_stats(stats, sequences);
+	print_conversions(f, stats);
+	end_of_conversion_part(f, stats);
 }
 
 
@@ -275,6 +348,10 @@ void fault_is_caught(const RandomFixture &f, GmemModelConfig cfg, RunnerFaults f
 {
 	uint64_t seed = derive_seed(master_seed(), 1000);
 	std::vector<GmemOp> ops = generate_ops(cfg, seed, 60);
+	// The tail reaches its page through the host mapping: the prefix may have
+	// left it private (then every access SIGBUSes and nothing is exposed).
+	if (op_offered(cfg, OpKind::Convert))
+		ops.push_back(make_op(OpKind::Convert, tail.front().first, 1));  // to shared, unspecified
 	ops.insert(ops.end(), tail.begin(), tail.end());
 	log("self-check with seed " + seed_text(master_seed()) + ": " + std::to_string(ops.size()) +
 	    " operations, the fault must be caught");
@@ -309,6 +386,8 @@ KVMT_FIXTURE(random, RandomFixture, VmTypeVariant, vm_type_variants());
 
 KVMT_TEST_F_TIMEOUT(random, sequences, sequences_timeout())
 {
+	if (!f.unusable.empty())
+		end_without_conversions(f, f.unusable, f.unusable);
 	if (const char *replay = getenv(kReplayEnv))
 		run_replay(f, replay);
 	else
@@ -317,6 +396,7 @@ KVMT_TEST_F_TIMEOUT(random, sequences, sequences_timeout())
 
 KVMT_TEST_F_TIMEOUT(random, injected_flip_is_caught, self_check_timeout())
 {
+	f.require_usable();
 	RunnerFaults faults;
 	faults.flip_byte = true;
 	fault_is_caught(f, model_config(f.type, f.offer, true), faults,
@@ -325,6 +405,7 @@ KVMT_TEST_F_TIMEOUT(random, injected_flip_is_caught, self_check_timeout())
 
 KVMT_TEST_F_TIMEOUT(random, broken_oracle_is_caught, self_check_timeout())
 {
+	f.require_usable();
 	GmemModelConfig cfg = model_config(f.type, f.offer, true);
 	cfg.broken_punch = true;
 	fault_is_caught(f, cfg, RunnerFaults(),
