@@ -159,11 +159,13 @@ TEST_SRCS := $(wildcard selftests/kvm/*_test.cc) $(wildcard $(SRCARCH)/*_test.cc
 TEST_GEN_PROGS := $(notdir $(TEST_SRCS:.cc=))
 UNIT_SRCS := $(wildcard tests/*_unit.cc) $(wildcard $(SRCARCH)/tests/*_unit.cc)
 UNIT_PROG := $(OUTPUT)/unit/project_unit_test
+# LD_PRELOAD of the broken-kernel self-test (scripts/broken_kernel_test.sh).
+BROKEN_KVM_SO := $(OUTPUT)/unit/broken_kvm_preload.so
 
 PROGS := $(addprefix $(OUTPUT)/,$(TEST_GEN_PROGS))
 
 .PHONY: all run_tests check unit install emit_tests clean distclean ksft-headers bench bench-compare FORCE
-all: $(PROGS) $(UNIT_PROG) $(OUTPUT)/tests.list
+all: $(PROGS) $(UNIT_PROG) $(BROKEN_KVM_SO) $(OUTPUT)/tests.list
 
 $(KSFT_CACHE)/tools/testing/selftests/kselftest_harness.h:
 	@test -r $(LINUX_SOURCE_TARBALL) || { echo "kselftest headers: $(LINUX_SOURCE_TARBALL) missing (apt-get install linux-source-6.12, or pass KDIR=<kernel tree>)" >&2; exit 1; }
@@ -217,6 +219,10 @@ $(OUTPUT)/$(notdir $(1)): $(OUTPUT)/obj/$(1).o $(call guest_obj,$(1)) $(LIB)
 	$$(CXX) $$(LDFLAGS_PROG) -o $$@ $$^ $$(LDLIBS_PROG)
 endef
 $(foreach src,$(TEST_SRCS:.cc=),$(eval $(call PROG_RULE,$(src))))
+
+$(BROKEN_KVM_SO): tests/broken_kernel/broken_kvm_preload.c
+	@mkdir -p $(dir $@)
+	$(CC) -O2 -Wall -Wextra -Werror -shared -fPIC -o $@ $< -ldl
 
 $(UNIT_PROG): $(patsubst %.cc,$(OUTPUT)/obj/%.o,$(UNIT_SRCS)) $(LIB)
 	@mkdir -p $(dir $@)

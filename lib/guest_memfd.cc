@@ -6,6 +6,7 @@
 
 #include <cerrno>
 
+#include "declared_profile.hh"
 #include "errors.hh"
 #include "test.hh"
 #include "kvm_uapi.hh"
@@ -50,8 +51,14 @@ void require_guest_memfd(const Vm &vm, uint64_t flags)
 	if ((flags & offered) != flags) {
 		char buf[32];
 		snprintf(buf, sizeof(buf), "0x%llx", (unsigned long long)offered);
-		skip(std::string("VM type ") + vm.type().name + " offers no guest_memfd flags " +
-		     gmem_flags_name(flags) + " (KVM_CAP_GUEST_MEMFD_FLAGS=" + buf + ")");
+		std::string reason = std::string("VM type ") + vm.type().name +
+				     " offers no guest_memfd flags " + gmem_flags_name(flags) +
+				     " (KVM_CAP_GUEST_MEMFD_FLAGS=" + buf + ")";
+		// INIT_SHARED on a type with private memory comes with the mode.
+		bool mode_flag = vm.type().private_memory && (flags & ~offered & GUEST_MEMFD_FLAG_INIT_SHARED);
+		if (mode_flag)
+			feature_missing(Feature::InPlace, "", reason);
+		skip(reason);
 	}
 }
 

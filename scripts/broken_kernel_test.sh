@@ -13,8 +13,8 @@ cd "$(dirname "$0")/.."
 bins=${1:-build/x86}
 kernel=${2:-../shared/kernels/x86_64-inplace/bzImage}
 preload=$bins/unit/broken_kvm_preload.so
-work=$(mktemp -d "${TMPDIR:-/tmp}/broken-kernel.XXXXXX")
-trap 'rm -rf "$work"' EXIT
+work=${BROKEN_KERNEL_DIR:-build/broken-kernel}  # each row's TAP stays here
+rm -rf "$work" && mkdir -p "$work" || exit 1
 on="vm_types=default,sw_protected in_place=on content_modes=none"
 
 n=0 passed=0 failed=0
@@ -22,9 +22,10 @@ n=0 passed=0 failed=0
 row() {
 	local name=$1 must=$2 fault=$3 expect=$4 append=$5 prog=$6
 	shift 6
-	local args="" r out=$work/$n.tap verdicts bad=""
+	local args="" r out verdicts bad=""
 	for r in "$@"; do args="$args -r $r"; done
 	n=$((n + 1))
+	out=$work/$n.tap
 	local var
 	var=KSELFTEST_$(echo "$prog" | tr 'a-z' 'A-Z')_ARGS
 	env "$var=$args" GMEM_BREAK="$fault" GMEM_EXPECT="$expect" \
@@ -43,7 +44,7 @@ row() {
 		passed=$((passed + 1))
 	else
 		echo "not ok $n $name # must $must:$bad"
-		grep -E '^# # .*(expected|declared|not |got)' "$out" | head -n 5
+		grep -E '^# # [^ ]+\.cc:[0-9]+: ' "$out" | head -n 5
 		failed=$((failed + 1))
 	fi
 }

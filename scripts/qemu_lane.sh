@@ -32,6 +32,8 @@ usage: scripts/qemu_lane.sh --kernel IMAGE [options]
   --log FILE          full console log (default build/qemu-lane/logs/...)
   --log-dir DIR       also write each program's raw TAP to DIR/<program>.tap
                       (and, with --bench, its console to DIR/gmem_bench.log)
+  --preload SO        pack the shared library SO and run every program with
+                      LD_PRELOAD=SO (the project's broken-kernel self-test)
   --bench PROG        also pack PROG, a gmem_bench built for the image's
                       architecture (`make bench-build`: build/x86/bench/gmem_bench),
                       and run it inside after the suite with short smoke
@@ -73,6 +75,7 @@ strict=
 only=
 skip=
 bench=
+preload=
 qemu_extra=()
 append_extra=()
 
@@ -95,6 +98,7 @@ while [ $# -gt 0 ]; do
 	--log) need_value "$1" $#; log=$2; shift ;;
 	--log-dir) need_value "$1" $#; log_dir=$2; shift ;;
 	--bench) need_value "$1" $#; bench=$2; shift ;;
+	--preload) need_value "$1" $#; preload=$2; shift ;;
 	--verbose|-v) verbose=1 ;;
 	-h|--help) usage; exit 0 ;;
 	*) die_usage "unknown option '$1'" ;;
@@ -195,6 +199,9 @@ for p in "${programs[@]}"; do
 	[ -z "$m" ] || grep -qi -- "$elf_machine" <<< "$m" ||
 		fail "$kernel is an $arch kernel but $bin_dir/$p is built for '$m': build the $arch suite ($make_hint) or pass its --bin-dir"
 done
+if [ -n "$preload" ]; then
+	[ -f "$preload" ] || fail "--preload: '$preload' is not a file"
+fi
 if [ -n "$bench" ]; then
 	{ [ -f "$bench" ] && [ -x "$bench" ]; } || fail "--bench: '$bench' is not an executable file (run make bench-build)"
 	m=$(elf_machine_of "$bench")
@@ -281,6 +288,11 @@ for p in "${programs[@]}"; do
 	cp "$bin_dir/$p" "$root/kvm_gmem/$p"
 	pack_libs "$bin_dir/$p"
 done
+if [ -n "$preload" ]; then
+	mkdir -p "$root/preload"
+	cp "$preload" "$root/preload/$(basename "$preload")"
+	pack_libs "$preload"
+fi
 if [ -n "$bench" ]; then
 	mkdir -p "$root/gmem_bench"
 	cp "$bench" "$root/gmem_bench/gmem_bench"
@@ -300,6 +312,7 @@ squote() { printf "'%s'" "${1//\'/\'\\\'\'}"; }
 		echo "BENCH_ARGS=$(squote "$bench_args")"
 	fi
 	[ "${#packed[@]}" -gt 0 ] && echo "LD_LIBRARY_PATH=/lib/$triplet; export LD_LIBRARY_PATH"
+	[ -n "$preload" ] && echo "LD_PRELOAD=/preload/$(basename "$preload"); export LD_PRELOAD"
 	while IFS= read -r name; do
 		echo "$name=$(squote "${!name}"); export $name"
 	done < <(compgen -e | grep -E '^(KSELFTEST_[A-Z0-9_]+_ARGS|GMEM_[A-Z0-9_]+)$')

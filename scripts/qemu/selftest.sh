@@ -147,7 +147,7 @@ EOF
 			--kernel "$x86" --bin-dir "$pass" --timeout 120
 		PATH=$work/fakebin:$PATH FAKE_KVM_CPU=qemu64,-svm check kvm_probe_without_nested_falls_back 0 120 \
 			'guest booted with KVM but has no /dev/kvm.*falling back to TCG' \
-			'booting .* \(x86_64, -accel tcg -cpu EPYC\)' -- \
+			'booting .* \(x86_64, -accel tcg,thread=single -cpu EPYC\)' -- \
 			--kernel "$x86" --bin-dir "$pass" --timeout 120
 	else
 		skip kvm_probe_picks_kvm "no usable /dev/kvm on this host"
