@@ -131,8 +131,11 @@ endif
 endif
 
 WARNINGS := -Wall -Wextra -Werror
-COMMON_FLAGS := -O2 -g -MMD -MP -D_GNU_SOURCE $(if $(HAVE_LIBURING),-DHAVE_LIBURING=1) $(KHDR_INCLUDES) -I$(top_srcdir)/include \
-	-I$(top_srcdir)/$(SRCARCH) -isystem $(KSFT_DIR) -fno-omit-frame-pointer
+# The library by layer (lib/<layer>/: headers beside their sources, guest
+# code in lib/<layer>/guest/), the architecture's own code last.
+LIB_LAYERS := harness kvm gmem holders model $(SRCARCH)
+COMMON_FLAGS := -O2 -g -MMD -MP -D_GNU_SOURCE $(if $(HAVE_LIBURING),-DHAVE_LIBURING=1) $(KHDR_INCLUDES) \
+	$(foreach l,$(LIB_LAYERS),-I$(top_srcdir)/lib/$(l)) -isystem $(KSFT_DIR) -fno-omit-frame-pointer
 SAN_FLAGS := $(if $(SANITIZE),-fsanitize=$(SANITIZE) -fno-sanitize-recover=all)
 CFLAGS_HOST := $(COMMON_FLAGS) $(WARNINGS) $(SAN_FLAGS) -std=gnu11
 CXXFLAGS_HOST := $(COMMON_FLAGS) $(WARNINGS) $(SAN_FLAGS) -std=gnu++17
@@ -146,18 +149,18 @@ CXXFLAGS_GUEST := $(COMMON_FLAGS) $(WARNINGS) -std=gnu++17 $(GUEST_FLAGS_$(SRCAR
 	$(if $(findstring clang,$(CXX)),,-fno-tree-loop-distribute-patterns) -fno-exceptions -fno-rtti -fno-sanitize=all
 LDFLAGS_PROG := -pthread $(SAN_FLAGS) $(if $(STATIC),-static)
 
-LIB_SRCS := $(wildcard lib/*.cc) $(wildcard $(SRCARCH)/lib/*.cc)
-LIB_GUEST_SRCS := $(wildcard lib/guest/*.cc) $(wildcard $(SRCARCH)/lib/guest/*.cc)
-LIB_C_SRCS := lib/harness_glue.c
+LIB_SRCS := $(foreach l,$(LIB_LAYERS),$(wildcard lib/$(l)/*.cc))
+LIB_GUEST_SRCS := $(foreach l,$(LIB_LAYERS),$(wildcard lib/$(l)/guest/*.cc))
+LIB_C_SRCS := lib/harness/harness_glue.c
 LIB_OBJS := $(patsubst %.cc,$(OUTPUT)/obj/%.o,$(LIB_SRCS)) \
 	$(patsubst %.cc,$(OUTPUT)/obj/%.guest.o,$(LIB_GUEST_SRCS)) \
 	$(patsubst %.c,$(OUTPUT)/obj/%.o,$(LIB_C_SRCS))
 LIB := $(OUTPUT)/libkvmgmem.a
 
 # Test programs: <dir>/<name>.cc, plus <dir>/<name>_guest.cc when it has guest code.
-TEST_SRCS := $(wildcard selftests/kvm/*_test.cc) $(wildcard $(SRCARCH)/*_test.cc)
+TEST_SRCS := $(wildcard selftests/kvm/*_test.cc) $(wildcard selftests/kvm/$(SRCARCH)/*_test.cc)
 TEST_GEN_PROGS := $(notdir $(TEST_SRCS:.cc=))
-UNIT_SRCS := $(wildcard tests/*_unit.cc) $(wildcard $(SRCARCH)/tests/*_unit.cc)
+UNIT_SRCS := $(wildcard tests/*_unit.cc)
 UNIT_PROG := $(OUTPUT)/unit/project_unit_test
 # LD_PRELOAD of the broken-kernel self-test (scripts/broken_kernel_test.sh).
 BROKEN_KVM_SO := $(OUTPUT)/unit/broken_kvm_preload.so
@@ -191,7 +194,7 @@ $(FLAGS_STAMP):
 FORCE:
 
 # Only the profile says which kernel headers the program was built with.
-$(OUTPUT)/obj/lib/profile.o: CXXFLAGS_HOST += $(HEADERS_DEFINE)
+$(OUTPUT)/obj/lib/gmem/profile.o: CXXFLAGS_HOST += $(HEADERS_DEFINE)
 
 $(OUTPUT)/obj/%.guest.o: %.cc $(FLAGS_STAMP) | $(KSFT_STAMP)
 	@mkdir -p $(dir $@)

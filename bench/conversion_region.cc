@@ -12,7 +12,6 @@ namespace bench {
 namespace {
 
 constexpr uint64_t kInPlace = GUEST_MEMFD_FLAG_MMAP | GUEST_MEMFD_FLAG_INIT_SHARED;
-constexpr int kMaxEagainRetries = 1000;
 
 // The flags of an untimed setup conversion: PRESERVE where the kernel offers
 // it, so that a content-mode kernel does not scramble (UNSPECIFIED) every
@@ -46,11 +45,7 @@ ConversionRegion::ConversionRegion(uint64_t chunk_bytes, uint64_t chunks, bool h
 void ConversionRegion::convert_all(Direction d)
 {
 	uint64_t size = gmem_.size(), flags = setup_flags(d);
-	kvmt::AttributesResult r = gmem_.set_attributes(0, size, target_attributes(d), flags);
-	for (int i = 0; r.err == EAGAIN && i < kMaxEagainRetries; i++) {
-		sched_yield();
-		r = gmem_.set_attributes(0, size, target_attributes(d), flags);
-	}
+	kvmt::AttributesResult r = gmem_.convert(0, size, target_attributes(d), flags);
 	if (r.err)
 		conversion_failed("setup:", 0, size, r);
 }
@@ -76,11 +71,7 @@ kvmt::AttributesResult ConversionRegion::try_convert(uint64_t i, Direction d, ui
 
 void ConversionRegion::convert_chunk(uint64_t i, Direction d, uint64_t flags)
 {
-	kvmt::AttributesResult r = try_convert(i, d, flags);
-	for (int n = 0; r.err == EAGAIN && n < kMaxEagainRetries; n++) {
-		retries_++;
-		r = try_convert(i, d, flags);
-	}
+	kvmt::AttributesResult r = gmem_.convert(i * chunk_, chunk_, target_attributes(d), flags, &retries_);
 	if (r.err)
 		conversion_failed(direction_name(d), i * chunk_, chunk_, r);
 }

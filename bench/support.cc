@@ -8,6 +8,7 @@
 #include "errors.hh"
 #include "guest_memfd.hh"
 #include "kvm_system.hh"
+#include "profile.hh"
 #include "test.hh"
 #include "vm.hh"
 #include "hex.hh"
@@ -59,18 +60,12 @@ const kvmt::VmTypeInfo *first_private_type()
 	return nullptr;
 }
 
-// Rule 2 of the spec's section 2 on a scratch guest_memfd of the type:
-// ENOTTY = per-gmem attributes off; EINVAL to a size-0 request = on.
-std::string probe_attributes(const kvmt::VmTypeInfo &type)
+// The suite's one answer to "is the in-place mode on" (lib/gmem/profile).
+std::string probe_attributes(const kvmt::VmTypeInfo &)
 {
-	kvmt::Vm vm(type);
-	kvmt::GuestMemfd gmem(vm, 4096, 0);
-	kvmt::AttributesResult r = gmem.set_attributes(0, 0, KVM_MEMORY_ATTRIBUTE_PRIVATE);
-	if (r.err == EINVAL)
-		return "";
-	return std::string("no per-gmem memory attributes: KVM_SET_MEMORY_ATTRIBUTES2 of size 0 on a ") +
-	       type.name + " guest_memfd answers " + (r.err ? kvmt::errno_name(r.err) : "success") +
-	       ", not EINVAL";
+	const kvmt::InPlaceMode &mode = kvmt::in_place_mode();
+	return mode.on ? "" : "no per-gmem memory attributes: in-place mode " +
+				      kvmt::describe_in_place_mode(mode);
 }
 
 std::string probe_per_vm(const kvmt::VmTypeInfo &type)

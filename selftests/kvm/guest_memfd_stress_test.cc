@@ -62,7 +62,6 @@ constexpr uint32_t kGmemSlot = 1;
 constexpr uint64_t kFlipOffset = 0x123;
 constexpr int kHostThreads = 2;
 constexpr int kHostBase = 100, kPuncher = 200, kForker = 300, kConverter = 400;
-constexpr int kEagainRetries = 100;
 
 [[maybe_unused]] const bool kEnvChecked = register_option_check(check_gmem_env);
 [[maybe_unused]] const bool kSeedPrinted = register_preamble([] {
@@ -464,7 +463,7 @@ private:
 	bool convert(uint64_t first, uint64_t count, bool to_private, ContentMode mode)
 	{
 		uint64_t attrs = to_private ? KVM_MEMORY_ATTRIBUTE_PRIVATE : 0;
-		for (int tries = 0; tries < kEagainRetries; tries++) {
+		for (int tries = 0; tries < kConvertAttempts; tries++) {
 			AttributesResult r = gmem_->set_attributes(first * kPage, count * kPage, attrs,
 								   content_mode_flags(mode));
 			if (!r.err) {
@@ -485,7 +484,7 @@ private:
 				return false;
 			usleep(1000);
 		}
-		return fail(kConverter, "converting", "EAGAIN " + std::to_string(kEagainRetries) +
+		return fail(kConverter, "converting", "EAGAIN " + std::to_string(kConvertAttempts) +
 							       " times while nothing holds the pages");
 	}
 

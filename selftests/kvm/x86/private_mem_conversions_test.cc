@@ -127,15 +127,7 @@ public:
 		uint64_t attrs = to_private ? KVM_MEMORY_ATTRIBUTE_PRIVATE : 0;
 		if (mode_ == AttrMode::PerVm)
 			return tvm.vm().__set_memory_attributes(gpa, size, attrs);
-		// EAGAIN is a transient reference: the contract says callers retry.
-		AttributesResult r{};
-		for (int attempt = 0; attempt < 100; attempt++) {
-			r = gmem_->set_attributes(gmem_offset(gpa), size, attrs, content_flags_);
-			if (r.err != EAGAIN)
-				break;
-			usleep(1000);
-		}
-		return r.err;
+		return gmem_->convert(gmem_offset(gpa), size, attrs, content_flags_).err;
 	}
 	void convert(uint64_t gpa, uint64_t size, bool to_private)
 	{

@@ -2,7 +2,9 @@
 
 #include <fcntl.h>
 #include <linux/falloc.h>
+#include <sched.h>
 #include <sys/ioctl.h>
+#include <unistd.h>
 
 #include <cerrno>
 
@@ -127,6 +129,25 @@ AttributesResult GuestMemfd::set_attributes(uint64_t offset, uint64_t size, uint
 	req.attributes = attributes;
 	req.flags = flags;
 	return __set_attributes(&req);
+}
+
+AttributesResult GuestMemfd::convert(uint64_t offset, uint64_t size, uint64_t attributes,
+				     uint64_t flags, uint64_t *retries) const
+{
+	AttributesResult r = set_attributes(offset, size, attributes, flags);
+	for (int attempt = 1; attempt < kConvertAttempts && r.err == EAGAIN &&
+			      (attributes & KVM_MEMORY_ATTRIBUTE_PRIVATE);
+	     attempt++) {
+		if (retries)
+			++*retries;
+		// Yield first (benchmarks time this), then give the holder time.
+		if (attempt < 10)
+			sched_yield();
+		else
+			usleep(1000);
+		r = set_attributes(offset, size, attributes, flags);
+	}
+	return r;
 }
 
 }  // namespace kvmt

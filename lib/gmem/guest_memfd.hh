@@ -25,6 +25,8 @@ void require_guest_memfd(const Vm &vm, uint64_t flags);
 // "MMAP|INIT_SHARED", "0", or "MMAP|0x10" for unknown bits.
 std::string gmem_flags_name(uint64_t flags);
 
+constexpr int kConvertAttempts = 100;
+
 struct AttributesResult {
 	int err;               // 0 on success, else the errno
 	uint64_t error_offset; // what the kernel wrote back (meaningful on failure)
@@ -55,6 +57,12 @@ public:
 					uint64_t flags = 0) const;
 	// The whole request, for tests that fill reserved fields or odd values.
 	AttributesResult __set_attributes(gmem_attributes2 *req) const;
+	// set_attributes() under the suite's one retry policy: EAGAIN to private
+	// is a transient reference, retried up to kConvertAttempts times; to
+	// shared the contract never allows it, so it comes back at once.
+	// *retries (when given) counts the EAGAIN answers retried.
+	AttributesResult convert(uint64_t offset, uint64_t size, uint64_t attributes,
+				 uint64_t flags = 0, uint64_t *retries = nullptr) const;
 
 private:
 	UniqueFd fd_;
