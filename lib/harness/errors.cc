@@ -18,6 +18,11 @@ std::string result_text(long ret, int err)
 	return "-1 (" + errno_name(err) + ": " + strerror(err) + ")";
 }
 
+std::ostream &operator<<(std::ostream &os, const Errno &e)
+{
+	return os << (e.value ? errno_name(e.value) : "0 (no error)");
+}
+
 long sys_check(long ret, const std::string &what)
 {
 	if (ret == -1)

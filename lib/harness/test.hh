@@ -14,6 +14,7 @@
 #include <cstdint>
 #include <cstring>
 #include <functional>
+#include <optional>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -66,6 +67,63 @@ std::vector<VariantRef> erase_variants(const std::vector<V> &variants)
 		refs.push_back({v.name, &v});
 	return refs;
 }
+
+// Where a check is written; a helper's default argument captures its caller.
+struct Where {
+	const char *file;
+	int line;
+	static Where here(const char *file = __builtin_FILE(), int line = __builtin_LINE())
+	{
+		return {file, line};
+	}
+};
+
+// The context streamed after a check; a Where in it moves the reported line.
+class Context {
+public:
+	template <typename T>
+	Context &operator<<(const T &value)
+	{
+		text_ << value;
+		return *this;
+	}
+	Context &operator<<(const Where &where)
+	{
+		caller_ = where;
+		return *this;
+	}
+	std::string text() const { return text_.str(); }
+	const std::optional<Where> &caller() const { return caller_; }
+
+private:
+	std::ostringstream text_;
+	std::optional<Where> caller_;
+};
+
+// A check that failed: assigning its context records it, and ends the test
+// when the check was an ASSERT.
+struct FailedCheck {
+	const char *file;
+	int line;
+	bool fatal;
+	std::string what;
+	void operator=(const Context &context) const;
+};
+
+template <typename T>
+std::string show(const T &value);
+
+template <typename A, typename B, typename Op>
+std::optional<std::string> compare(const A &a, const B &b, const char *expr, Op op)
+{
+	if (op(a, b))
+		return std::nullopt;
+	return std::string("expected ") + expr + ", got " + show(a) + " vs " + show(b);
+}
+
+std::optional<std::string> errno_mismatch(const std::function<long()> &call, int err,
+					  const char *expr);
+std::optional<std::string> call_failure(const std::function<long()> &call, const char *expr);
 
 template <typename T>
 std::string show(const T &value)
@@ -123,23 +181,24 @@ std::string show(const T &value)
 				     [](const void *) { fixture##_##test(); }});          \
 	static void fixture##_##test()
 
+// Every check takes streamed context, reported on the same line as the
+// failure: EXPECT_EQ(seen, want) << "page " << i;
+// A helper that checks on its caller's behalf takes `Where where = Where::here()`
+// and streams it first, so the failure names the caller's line:
+// EXPECT_EQ(r.err, Errno(EINVAL)) << where << what;
+// (A one-pass for, not do/while, so that the context can follow the macro;
+// not if/else, which would capture a caller's else.)
+#define KVMT_FAIL_UNLESS_(fatal, failure)                                                 \
+	for (std::optional<std::string> kvmt_failure_ = (failure); kvmt_failure_;         \
+	     kvmt_failure_.reset())                                                       \
+		kvmt::FailedCheck{__FILE__, __LINE__, fatal, *kvmt_failure_} = kvmt::Context()
+
 #define KVMT_CHECK_(fatal, cond, text)                                                    \
-	do {                                                                              \
-		if (!(cond)) {                                                            \
-			kvmt::record_failure(__FILE__, __LINE__, text);                   \
-			if (fatal)                                                        \
-				throw kvmt::TestFailure{};                                \
-		}                                                                         \
-	} while (0)
+	KVMT_FAIL_UNLESS_(fatal, (cond) ? std::optional<std::string>() : std::string(text))
 
 #define KVMT_CMP_(fatal, a, op, b)                                                        \
-	do {                                                                              \
-		const auto kvmt_a_ = (a); /* copies: (a) may refer into a temporary */ \
-		const auto kvmt_b_ = (b);                                                 \
-		KVMT_CHECK_(fatal, kvmt_a_ op kvmt_b_,                                    \
-			    std::string("expected " #a " " #op " " #b ", got ") +          \
-				    kvmt::show(kvmt_a_) + " vs " + kvmt::show(kvmt_b_));  \
-	} while (0)
+	KVMT_FAIL_UNLESS_(fatal, kvmt::compare((a), (b), #a " " #op " " #b,                 \
+					       [](const auto &x, const auto &y) { return x op y; }))
 
 #define ASSERT_TRUE(c) KVMT_CHECK_(true, (c), "expected " #c)
 #define ASSERT_FALSE(c) KVMT_CHECK_(true, !(c), "expected !(" #c ")")
@@ -153,30 +212,21 @@ std::string show(const T &value)
 #define EXPECT_FALSE(c) KVMT_CHECK_(false, !(c), "expected !(" #c ")")
 #define EXPECT_EQ(a, b) KVMT_CMP_(false, a, ==, b)
 #define EXPECT_NE(a, b) KVMT_CMP_(false, a, !=, b)
+#define EXPECT_LT(a, b) KVMT_CMP_(false, a, <, b)
+#define EXPECT_LE(a, b) KVMT_CMP_(false, a, <=, b)
+#define EXPECT_GT(a, b) KVMT_CMP_(false, a, >, b)
+#define EXPECT_GE(a, b) KVMT_CMP_(false, a, >=, b)
 
 // A system call expected to fail with one errno; prints names, not numbers.
 #define KVMT_ERRNO_(fatal, call, err)                                                     \
-	do {                                                                              \
-		errno = 0;                                                                \
-		long kvmt_r_ = (long)(call);                                              \
-		int kvmt_e_ = errno;                                                      \
-		KVMT_CHECK_(fatal, kvmt_r_ == -1 && kvmt_e_ == (err),                     \
-			    std::string(#call " should fail with ") + kvmt::errno_name(err) + \
-				    ", got " + kvmt::result_text(kvmt_r_, kvmt_e_));       \
-	} while (0)
+	KVMT_FAIL_UNLESS_(fatal, kvmt::errno_mismatch(                                    \
+					 [&]() -> long { return (long)(call); }, (err), #call))
 #define ASSERT_ERRNO(call, err) KVMT_ERRNO_(true, call, err)
 #define EXPECT_ERRNO(call, err) KVMT_ERRNO_(false, call, err)
 
 // A system call expected to succeed (return >= 0).
 #define KVMT_OK_(fatal, call)                                                             \
-	do {                                                                              \
-		errno = 0;                                                                \
-		long kvmt_r_ = (long)(call);                                              \
-		int kvmt_e_ = errno;                                                      \
-		KVMT_CHECK_(fatal, kvmt_r_ >= 0,                                          \
-			    std::string(#call " should succeed, got ") +                  \
-				    kvmt::result_text(kvmt_r_, kvmt_e_));                 \
-	} while (0)
+	KVMT_FAIL_UNLESS_(fatal, kvmt::call_failure([&]() -> long { return (long)(call); }, #call))
 #define ASSERT_OK(call) KVMT_OK_(true, call)
 #define EXPECT_OK(call) KVMT_OK_(false, call)
 

@@ -33,6 +33,42 @@ std::string last_failure()
 	return g_last_failure;
 }
 
+void FailedCheck::operator=(const Context &context) const
+{
+	std::string line = what;
+	if (std::string extra = context.text(); !extra.empty())
+		line += ": " + extra;
+	if (const auto &caller = context.caller())
+		record_failure(caller->file, caller->line,
+			       line + " (checked at " + file + ":" + std::to_string(this->line) + ")");
+	else
+		record_failure(file, this->line, line);
+	if (fatal)
+		throw TestFailure{};
+}
+
+std::optional<std::string> errno_mismatch(const std::function<long()> &call, int err,
+					  const char *expr)
+{
+	errno = 0;
+	long ret = call();
+	int got = errno;
+	if (ret == -1 && got == err)
+		return std::nullopt;
+	return std::string(expr) + " should fail with " + errno_name(err) + ", got " +
+	       result_text(ret, got);
+}
+
+std::optional<std::string> call_failure(const std::function<long()> &call, const char *expr)
+{
+	errno = 0;
+	long ret = call();
+	int got = errno;
+	if (ret >= 0)
+		return std::nullopt;
+	return std::string(expr) + " should succeed, got " + result_text(ret, got);
+}
+
 void test_log(const std::string &msg)
 {
 	fprintf(stderr, "# %s\n", msg.c_str());

@@ -117,19 +117,25 @@ void *TestVm::gva_to_hva(uint64_t gva)
 	return gpa ? vm_.gpa_to_hva(*gpa) : nullptr;
 }
 
+static const char *guest_string(const char *p);
+
+// "guest: 'seen == want' failed: 0x0 vs 0x5b; offset 0x3000"
 std::string format_guest_failure(const Ucall &uc, const char *text)
 {
-	std::string s = std::string("guest assertion '") + text + "' failed";
-	if (uc.nargs) {
-		s += " (values";
-		for (uint64_t i = 0; i < uc.nargs && i < kUcallArgs; i++) {
-			char buf[32];
-			snprintf(buf, sizeof(buf), "%s 0x%llx", i ? "," : "",
-				 (unsigned long long)uc.args[i]);
-			s += buf;
+	std::string s = std::string("guest: '") + text + "' failed";
+	uint64_t n = uc.nargs < kUcallArgs ? uc.nargs : kUcallArgs;
+	if (uc.fmt && n >= 2) {
+		s += ": " + show(uc.args[0]) + " vs " + show(uc.args[1]);
+		const char *fmt = guest_string(uc.fmt);
+		if (*fmt) {
+			char context[256];
+			snprintf(context, sizeof(context), fmt, uc.args[2], uc.args[3]);
+			s += std::string("; ") + context;
 		}
-		s += ")";
+		return s;
 	}
+	for (uint64_t i = 0; i < n; i++)
+		s += (i ? ", " : " (values ") + show(uc.args[i]) + (i + 1 == n ? ")" : "");
 	return s;
 }
 

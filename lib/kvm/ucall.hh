@@ -11,7 +11,7 @@ enum UcallCmd : uint64_t {
 	UCALL_NONE = 0,
 	UCALL_SYNC = 1,   // args[0] = stage, args[1..] = values
 	UCALL_DONE = 2,
-	UCALL_ABORT = 3,  // a failed GUEST_ASSERT: file, line, text, args
+	UCALL_ABORT = 3,  // a failed GUEST_ASSERT: file, line, text, args, fmt
 };
 
 constexpr int kUcallArgs = 4;
@@ -22,6 +22,7 @@ struct alignas(128) Ucall {
 	uint64_t line;
 	const char *file;
 	const char *text;
+	const char *fmt;  // GUEST_ASSERT_EQ's context: printf format for args[2..]
 	uint64_t nargs;
 	uint64_t args[kUcallArgs];
 };

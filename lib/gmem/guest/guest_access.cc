@@ -15,7 +15,7 @@ static void check_plan(const GuestAccessPlan &p)
 				 ((p.zero_mask >> (i / kPatternPageSize)) & 1);
 		uint8_t want = zero_page ? 0 : pattern_byte(p.expect_seed, p.file_offset + i);
 		uint8_t seen = mem[i];
-		GUEST_ASSERT_EQ(seen, want, p.file_offset + i);
+		GUEST_ASSERT_EQ(seen, want, "file offset 0x%lx", p.file_offset + i);
 	}
 }
 
