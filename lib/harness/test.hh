@@ -2,6 +2,7 @@
 //
 //   KVMT_FIXTURE(gmem_shared, SharedGmem, VmTypeVariant, vm_type_variants());
 //   KVMT_TEST_F(gmem_shared, roundtrip_every_byte) { ... f.gmem ..., v.name ... }
+//   KVMT_TEST_F_TABLE(gmem_shared, kRanges, Range, r) { ... one test per row ... }
 //   KVMT_TEST(page_tables, pte_encoding) { ... }
 //
 // Names are fixture.variant.test as in any selftest. A fixture class is built
@@ -58,6 +59,15 @@ bool register_test(TestDef def);
 // Called once by main() before the harness runs (e.g. to print the profile).
 using ProgramPreamble = void (*)();
 bool register_preamble(ProgramPreamble fn);
+
+inline const char *name_of(const char *name)
+{
+	return name;
+}
+inline const char *name_of(const std::string &name)
+{
+	return name.c_str();
+}
 
 template <typename V>
 std::vector<VariantRef> erase_variants(const std::vector<V> &variants)
@@ -171,6 +181,29 @@ std::string show(const T &value)
 
 #define KVMT_TEST_F(fixture, test) KVMT_TEST_F_FULL(fixture, test, kvmt::kDefaultTestTimeout, -1)
 #define KVMT_TEST_F_TIMEOUT(fixture, test, timeout) KVMT_TEST_F_FULL(fixture, test, timeout, -1)
+
+// One test per row of a table, named by the row (fixture.variant.<row.name>);
+// the table must outlive registration (a static, or a function returning one).
+//   KVMT_TEST_F_TABLE(conv, kPrecisionRanges, Range, r) { check_precision(f, r); }
+#define KVMT_TEST_F_TABLE(fixture, table, Row, row)                                       \
+	KVMT_TEST_F_TABLE_TIMEOUT(fixture, table, Row, row, kvmt::kDefaultTestTimeout)
+#define KVMT_TEST_F_TABLE_TIMEOUT(fixture, table, Row, row, timeout)                      \
+	static void fixture##_##table##_row(fixture##_class_t &f, const fixture##_variant_t &v, \
+					    const Row &row);                              \
+	[[maybe_unused]] static const bool fixture##_##table##_registered = [] {          \
+		for (const Row &kvmt_row_ : table)                                        \
+			kvmt::register_test(                                              \
+				{#fixture, kvmt::name_of(kvmt_row_.name), timeout, -1,    \
+				 [&kvmt_row_](const void *data) {                         \
+					 auto &v = *static_cast<const fixture##_variant_t *>(data); \
+					 fixture##_class_t f(v);                          \
+					 fixture##_##table##_row(f, v, kvmt_row_);        \
+				 }});                                                     \
+		return true;                                                              \
+	}();                                                                              \
+	static void fixture##_##table##_row([[maybe_unused]] fixture##_class_t &f,        \
+					    [[maybe_unused]] const fixture##_variant_t &v, \
+					    const Row &row)
 
 // A test without fixture class or variants: fixture.test.
 #define KVMT_TEST(fixture, test)                                                          \
