@@ -4,11 +4,32 @@
 #include <sstream>
 
 #include "harness_options.hh"
-#include "page_holder.hh"
 #include "test.hh"
-#include "vm_type.hh"
+#include <map>
 
 namespace kvmt {
+
+using NameSource = std::set<std::string> (*)();
+
+static std::map<Feature, NameSource> &name_sources()
+{
+	static std::map<Feature, NameSource> sources;
+	return sources;
+}
+
+bool register_declared_names(Feature f, NameSource names)
+{
+	name_sources()[f] = names;
+	return true;
+}
+
+static std::optional<std::set<std::string>> known_names(Feature f)
+{
+	auto it = name_sources().find(f);
+	if (it == name_sources().end())
+		return std::nullopt;
+	return it->second();
+}
 
 static std::string joined(const std::set<std::string> &names)
 {
@@ -18,15 +39,15 @@ static std::string joined(const std::set<std::string> &names)
 	return s;
 }
 
-static bool parse_names(const std::string &key, const std::string &value,
-			const std::set<std::string> &known, std::set<std::string> *out,
-			std::string *error)
+static bool parse_names(const std::string &key, const std::string &value, Feature f,
+			std::set<std::string> *out, std::string *error)
 {
+	std::optional<std::set<std::string>> known = known_names(f);
 	std::stringstream in(value);
 	std::string name;
 	while (std::getline(in, name, ',')) {
-		if (!known.count(name)) {
-			*error = "GMEM_EXPECT: " + key + ": unknown name '" + name + "' (" + joined(known) + ")";
+		if (known && !known->count(name)) {
+			*error = "GMEM_EXPECT: " + key + ": unknown name '" + name + "' (" + joined(*known) + ")";
 			return false;
 		}
 		out->insert(name);
@@ -47,11 +68,6 @@ static bool parse_switch(const std::string &key, const std::string &value, const
 
 bool parse_declared_profile(const std::string &text, DeclaredProfile *out, std::string *error)
 {
-	std::set<std::string> types, holders;
-	for (const VmTypeInfo &t : arch_vm_types())
-		types.insert(t.name);
-	for (HolderKind k : kHolderKinds)
-		holders.insert(holder_name(k));
 	*out = {};
 	out->text = text;
 	std::stringstream in(text);
@@ -61,9 +77,9 @@ bool parse_declared_profile(const std::string &text, DeclaredProfile *out, std::
 		std::string key = word.substr(0, eq), value = eq == std::string::npos ? "" : word.substr(eq + 1);
 		bool ok;
 		if (key == "vm_types")
-			ok = parse_names(key, value, types, &out->vm_types.emplace(), error);
+			ok = parse_names(key, value, Feature::VmType, &out->vm_types.emplace(), error);
 		else if (key == "holders")
-			ok = parse_names(key, value, holders, &out->holders.emplace(), error);
+			ok = parse_names(key, value, Feature::Holder, &out->holders.emplace(), error);
 		else if (key == "in_place")
 			ok = parse_switch(key, value, "on", "off", &out->in_place, error);
 		else if (key == "content_modes")

@@ -29,6 +29,10 @@ bool parse_declared_profile(const std::string &text, DeclaredProfile *out, std::
 const DeclaredProfile &declared_profile();
 
 enum class Feature { VmType, InPlace, Holder, ContentModes };
+// The names a declaration may use for a feature come from the layer that
+// knows them (VM types: lib/kvm, holders: lib/holders); names of a feature
+// nobody registered (a program without holders) are taken as written.
+bool register_declared_names(Feature f, std::set<std::string> (*names)());
 // Whether the declaration promises this feature (name: a VM type or holder).
 bool feature_declared(Feature f, const std::string &name = "");
 // Ends the test: a failure when the feature is declared, else a skip.
