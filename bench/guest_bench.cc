@@ -4,23 +4,21 @@
 // On this project's machines a CPL0 guest runs in KVM's instruction
 // emulator, so both measure the emulator path there; on hardware with
 // VMX/SVM they measure the real exits and nested-page faults.
-#include "bench_sets.hh"
-#include "counters.hh"
+#include "guest_bench.hh"
+
 #include "errors.hh"
 #include "guest_access.hh"
 #include "guest_memfd.hh"
-#include "guest_touch.hh"
+#include "harness.hh"
 #include "processor.hh"
-#include "registry.hh"
-#include "sizes.hh"
 #include "support.hh"
 #include "test_vm.hh"
+#include "timing.hh"
 
 namespace bench {
 namespace {
 
 constexpr uint32_t kGmemSlot = 1;
-constexpr uint64_t kInPlace = GUEST_MEMFD_FLAG_MMAP | GUEST_MEMFD_FLAG_INIT_SHARED;
 
 // One KVM_RUN that must end in a ucall exit (checked cheaply: it is timed).
 void run_to_ucall_exit(kvmt::Vcpu &vcpu)
@@ -49,7 +47,7 @@ void guest_first_touch(benchmark::State &state, const BenchSize &size)
 	uint64_t batch = batch_ops(size.bytes);
 	uint64_t len = batch * size.bytes;
 	kvmt::TestVm tvm(kvmt::default_vm_type());
-	kvmt::GuestMemfd gmem(tvm.vm(), len, kInPlace);
+	kvmt::GuestMemfd gmem(tvm.vm(), len, kInPlaceFlags);
 	kvmt::Mapping map = gmem.map();
 	tvm.add_gmem_slot(kGmemSlot, kvmt::kTestGpaBase, len, gmem, 0, map.data());
 	tvm.guest_global(guest_touch_plan) = {kvmt::kTestGpaBase, size.bytes, batch};

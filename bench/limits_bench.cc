@@ -5,14 +5,12 @@
 // harness_overhead_pct compares the two.
 #include <cstring>
 
-#include "bench_sets.hh"
-#include "counters.hh"
 #include "guest_memfd.hh"
-#include "limits.hh"
+#include "harness.hh"
 #include "mapping.hh"
-#include "registry.hh"
-#include "sizes.hh"
+#include "page_size.hh"
 #include "support.hh"
+#include "timing.hh"
 #include "vm.hh"
 
 namespace bench {
@@ -35,7 +33,7 @@ void run_noop_ioctl(benchmark::State &state, FloorFd which, int fd, unsigned lon
 void noop_ioctl_gmem(benchmark::State &state)
 {
 	kvmt::Vm vm(kvmt::default_vm_type());
-	kvmt::GuestMemfd gmem(vm, kPage, 0);
+	kvmt::GuestMemfd gmem(vm, kvmt::page_size(), 0);
 	run_noop_ioctl(state, FloorFd::Gmem, gmem.fd(), kNoopIoctl, 0);
 }
 

@@ -3,15 +3,13 @@
 // VM fd (Vm::__set_memory_attributes) over a guest_memfd-backed memslot,
 // convert_per_vm/<direction>/<size>, pages allocated. Same batching as the
 // per-gmem benchmarks; x_floor uses the no-op ioctl on a VM fd.
-#include "bench_sets.hh"
-#include "conversion.hh"
-#include "conversion_report.hh"
 #include "errors.hh"
 #include "guest_memfd.hh"
-#include "registry.hh"
-#include "sizes.hh"
+#include "harness.hh"
+#include "mapping.hh"
 #include "support.hh"
 #include "test_vm.hh"
+#include "timing.hh"
 #include "vm.hh"
 
 namespace bench {
@@ -47,7 +45,7 @@ void per_vm_conversion(benchmark::State &state, Direction d, const BenchSize &si
 
 void register_per_vm_conversion_benchmarks()
 {
-	for (Direction d : {Direction::ToPrivate, Direction::ToShared})
+	for (Direction d : kvmt::kDirections)
 		for (const BenchSize &size : all_sizes()) {
 			std::string skip = support().per_vm_missing;
 			if (skip.empty())

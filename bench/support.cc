@@ -3,22 +3,22 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <cstdio>
+#include <fstream>
+#include <sstream>
 
 #include "errors.hh"
 #include "guest_memfd.hh"
-#include "kvm_system.hh"
-#include "profile.hh"
-#include "test.hh"
-#include "vm.hh"
 #include "hex.hh"
+#include "kvm_system.hh"
+#include "page_size.hh"
+#include "test.hh"
+#include "timing.hh"
+#include "vm.hh"
 
 using kvmt::hex;
 
 namespace bench {
 namespace {
-
-constexpr uint64_t kInPlaceFlags = GUEST_MEMFD_FLAG_MMAP | GUEST_MEMFD_FLAG_INIT_SHARED;
 
 template <typename F>
 std::string reason_of(F &&probe)
@@ -85,12 +85,13 @@ std::string probe_per_vm(const kvmt::VmTypeInfo &type)
 // 0 on success; throws when the scratch page cannot be set up.
 int scratch_conversion(const kvmt::VmTypeInfo &type, Direction d, Mode m)
 {
+	uint64_t page = kvmt::page_size();
 	kvmt::Vm vm(type);
-	kvmt::GuestMemfd gmem(vm, 4096, 0);
-	kvmt::AttributesResult r = gmem.set_attributes(0, 4096, target_attributes(opposite(d)));
+	kvmt::GuestMemfd gmem(vm, page, 0);
+	kvmt::AttributesResult r = gmem.set_attributes(0, page, target_attributes(opposite(d)));
 	if (r.err)
 		throw kvmt::Error("setting up the scratch page failed: " + kvmt::errno_name(r.err));
-	return gmem.set_attributes(0, 4096, target_attributes(d), kvmt::content_mode_flags(m)).err;
+	return gmem.set_attributes(0, page, target_attributes(d), kvmt::content_mode_flags(m)).err;
 }
 
 std::string probe_mode(const kvmt::VmTypeInfo &type, Direction d, Mode m)
@@ -177,6 +178,23 @@ Support detect()
 
 }  // namespace
 
+Direction opposite(Direction d)
+{
+	return d == Direction::ToPrivate ? Direction::ToShared : Direction::ToPrivate;
+}
+
+uint64_t target_attributes(Direction d)
+{
+	return d == Direction::ToPrivate ? KVM_MEMORY_ATTRIBUTE_PRIVATE : 0;
+}
+
+const std::vector<Mode> &modes_for(Direction d)
+{
+	static const std::vector<Mode> to_private = {Mode::Unspecified, Mode::Preserve};
+	static const std::vector<Mode> to_shared = {Mode::Unspecified, Mode::Zero, Mode::Preserve};
+	return d == Direction::ToPrivate ? to_private : to_shared;
+}
+
 std::string Support::conversion_missing(Direction d, Mode m) const
 {
 	if (!attributes_missing.empty())
@@ -215,6 +233,36 @@ const kvmt::VmTypeInfo &private_vm_type()
 	if (!support().private_type)
 		kvmt::skip(support().per_vm_missing);
 	return *support().private_type;
+}
+
+uint64_t mem_available()
+{
+	std::ifstream in("/proc/meminfo");
+	std::string key;
+	uint64_t kib;
+	std::string unit;
+	while (in >> key >> kib) {
+		std::getline(in, unit);
+		if (key == "MemAvailable:")
+			return kib * KiB;
+	}
+	return 0;
+}
+
+std::string memory_bound_reason(uint64_t footprint)
+{
+	uint64_t avail = mem_available();
+	if (footprint <= avail / 2)
+		return "";
+	std::ostringstream os;
+	os << "needs " << footprint / MiB << " MiB, more than half of MemAvailable ("
+	   << avail / MiB << " MiB)";
+	return os.str();
+}
+
+std::string batch_bound_reason(uint64_t bytes)
+{
+	return memory_bound_reason(batch_ops(bytes) * bytes);
 }
 
 }  // namespace bench

@@ -1,5 +1,7 @@
+#include "guest_bench.hh"
+
 #include "guest.hh"
-#include "guest_touch.hh"
+#include "processor.hh"
 
 namespace bench {
 
@@ -8,7 +10,7 @@ GuestTouchPlan guest_touch_plan;
 static void touch_chunk(uint64_t base, uint64_t bytes)
 {
 	volatile uint8_t *p = reinterpret_cast<volatile uint8_t *>(base);
-	for (uint64_t off = 0; off < bytes; off += 4096)
+	for (uint64_t off = 0; off < bytes; off += kvmt::kGuestPageSize)
 		p[off] = 1;
 }
 

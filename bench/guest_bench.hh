@@ -1,6 +1,7 @@
-// Shared by the host and the guest program of the guest first-touch
-// benchmark: the guest writes one byte to every page of chunk 0, reports
-// with GUEST_SYNC, then chunk 1, ..., and starts over after the last chunk.
+// Shared by guest_bench.cc and guest_bench_guest.cc (built with guest flags):
+// in the guest first-touch benchmark, the guest writes one byte to every page
+// of chunk 0, reports with GUEST_SYNC, then chunk 1, ..., and starts over
+// after the last chunk.
 #pragma once
 
 #include <stdint.h>
