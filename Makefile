@@ -90,6 +90,11 @@ else
 KSFT_DIR := $(KSFT_CACHE)/tools/testing/selftests
 endif
 KSFT_STAMP := $(KSFT_DIR)/kselftest_harness.h
+ifneq ($(KDIR),)
+ifeq ($(wildcard $(KSFT_STAMP)),)
+$(error KDIR=$(KDIR): no tools/testing/selftests/kselftest_harness.h in that tree)
+endif
+endif
 
 # liburing is optional (the io_uring reference holder needs it); a cross
 # build finds it only when the target's liburing-dev is installed.
@@ -152,9 +157,10 @@ LDFLAGS_PROG := -pthread $(SAN_FLAGS) $(if $(STATIC),-static)
 LIB_SRCS := $(foreach l,$(LIB_LAYERS),$(wildcard lib/$(l)/*.cc))
 LIB_GUEST_SRCS := $(foreach l,$(LIB_LAYERS),$(wildcard lib/$(l)/guest/*.cc))
 LIB_C_SRCS := lib/harness/harness_glue.c
-LIB_OBJS := $(patsubst %.cc,$(OUTPUT)/obj/%.o,$(LIB_SRCS)) \
-	$(patsubst %.cc,$(OUTPUT)/obj/%.guest.o,$(LIB_GUEST_SRCS)) \
-	$(patsubst %.c,$(OUTPUT)/obj/%.o,$(LIB_C_SRCS))
+# The harness glue first: a harness it does not support stops the build early.
+LIB_OBJS := $(patsubst %.c,$(OUTPUT)/obj/%.o,$(LIB_C_SRCS)) \
+	$(patsubst %.cc,$(OUTPUT)/obj/%.o,$(LIB_SRCS)) \
+	$(patsubst %.cc,$(OUTPUT)/obj/%.guest.o,$(LIB_GUEST_SRCS))
 LIB := $(OUTPUT)/libkvmgmem.a
 
 # Test programs: <dir>/<name>.cc, plus <dir>/<name>_guest.cc when it has guest code.
@@ -211,6 +217,22 @@ $(OUTPUT)/obj/%.o: %.cc $(FLAGS_STAMP) | $(KSFT_STAMP)
 $(OUTPUT)/obj/%.o: %.c $(FLAGS_STAMP) | $(KSFT_STAMP)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_HOST) -c $< -o $@
+
+# lib/harness/harness_glue.c is the one file that uses kselftest_harness.h's
+# internals, and checks them at compile time (its "harness internals" block).
+# When it does not compile against this harness, one line says why (the
+# glue's own message, else the compiler's first error); the compiler's
+# output stays in <object>.log.
+GLUE_OBJ := $(OUTPUT)/obj/lib/harness/harness_glue.o
+$(GLUE_OBJ): lib/harness/harness_glue.c $(FLAGS_STAMP) | $(KSFT_STAMP)
+	@mkdir -p $(dir $@)
+	@echo '$(CC) $(CFLAGS_HOST) -c $< -o $@'
+	@$(CC) $(CFLAGS_HOST) -c $< -o $@ 2> $@.log || { \
+		msg=$$(sed -n 's/^[^ ]*: error: //p' $@.log | head -n 1); \
+		case $$msg in *'"kselftest_harness.h'*) msg=$${msg#*\"}; msg=$${msg%\"*} ;; \
+		*) msg="lib/harness/harness_glue.c (for Linux 6.9 or later) does not compile: $$msg" ;; esac; \
+		echo "$(COLLECTION): $$msg [$(KSFT_STAMP); compiler output in $@.log]" >&2; exit 1; }
+	@cat $@.log >&2; rm -f $@.log
 
 $(LIB): $(LIB_OBJS)
 	@rm -f $@

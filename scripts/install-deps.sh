@@ -2,7 +2,7 @@
 # Installs what building and running the suite needs, from Debian 12's
 # packages (as root). Does nothing when everything is already there.
 set -eu
-packages="build-essential perl linux-source-6.12 liburing-dev libbenchmark-dev
+packages="build-essential perl linux-source-6.12 linux-source-6.1 liburing-dev libbenchmark-dev
 	libbenchmark-tools python3-scipy g++-aarch64-linux-gnu qemu-system-x86
 	qemu-system-arm busybox-static cpio gnuplot-nox procps flex bison"
 missing=

@@ -1,6 +1,8 @@
 /* The C side of the bridge to kselftest_harness.h, which only compiles as C.
- * lib/harness_glue.c is the one translation unit that includes the harness;
- * the C++ registry (include/test.hh) registers fixtures, variants and tests
+ * lib/harness/harness_glue.c is the one translation unit that includes the
+ * harness, and the one place that knows its internals (which harness
+ * versions it supports is said there); the C++ registry
+ * (lib/harness/test_registry.cc) registers fixtures, variants and tests
  * through these calls, and the harness calls back into C++ to run a body. */
 #ifndef KVMT_HARNESS_GLUE_H
 #define KVMT_HARNESS_GLUE_H
