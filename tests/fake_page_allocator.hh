@@ -46,8 +46,8 @@ public:
 	}
 
 private:
-	struct alignas(4096) Page {
-		uint8_t bytes[4096] = {};
+	struct alignas(kGuestPageSize) Page {
+		uint8_t bytes[kGuestPageSize] = {};
 	};
 
 	static std::string to_hex(uint64_t v)

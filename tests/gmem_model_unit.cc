@@ -4,6 +4,7 @@
 #include <cerrno>
 
 #include "gmem_model.hh"
+#include "page_size.hh"
 #include "test.hh"
 
 using namespace kvmt;
@@ -233,7 +234,7 @@ KVMT_TEST(gmem_model, held_page_refuses_to_private_with_its_offset_and_changes_n
 	Prediction p = m.apply(convert(4, 8, true));
 	ASSERT_EQ(p.err, EAGAIN);
 	ASSERT_TRUE(p.check_error_offset);
-	ASSERT_EQ(p.error_offset, 6u * 4096);
+	ASSERT_EQ(p.error_offset, 6 * page_size());
 	for (uint64_t i = 4; i < 12; i++)
 		ASSERT_EQ(page_state_name(m.state(i)), page_state_name(PageState::Shared));
 	ASSERT_EQ(m.apply(convert(4, 2, true)).err, 0);  // not held
@@ -289,7 +290,7 @@ KVMT_TEST(gmem_model, snp_refuses_preserve_to_shared)
 	ASSERT_EQ(m.apply(convert(0, 2, true)).err, 0);
 	Prediction p = m.apply(convert(1, 1, false, ContentMode::Preserve));
 	ASSERT_EQ(p.err, EOPNOTSUPP);
-	ASSERT_EQ(p.error_offset, 4096u);
+	ASSERT_EQ(p.error_offset, page_size());
 }
 
 KVMT_TEST(gmem_model, broken_oracle_forgets_punch)

@@ -25,6 +25,7 @@
 #include "fd.hh"
 #include "mapping.hh"
 #include "page_holder.hh"
+#include "page_size.hh"
 #include "pattern.hh"
 #include "test.hh"
 
@@ -32,7 +33,6 @@ using namespace kvmt;
 
 namespace {
 
-constexpr size_t kPage = 4096;
 constexpr uint64_t kSeed = 0x0d1ec7;
 
 struct MemfdPages {
@@ -41,17 +41,17 @@ struct MemfdPages {
 	explicit MemfdPages(size_t pages)
 	{
 		fd.reset(static_cast<int>(sys_check(memfd_create("o_direct_unit", MFD_CLOEXEC), "memfd_create")));
-		sys_check(ftruncate(fd.get(), pages * kPage), "ftruncate");
-		void *p = mmap(nullptr, pages * kPage, PROT_READ | PROT_WRITE, MAP_SHARED, fd.get(), 0);
+		sys_check(ftruncate(fd.get(), pages * page_size()), "ftruncate");
+		void *p = mmap(nullptr, pages * page_size(), PROT_READ | PROT_WRITE, MAP_SHARED, fd.get(), 0);
 		if (p == MAP_FAILED)
 			sys_check(-1, "mmap(memfd)");
-		map = Mapping(p, pages * kPage);
-		fill_pattern(map.data(), 0, pages * kPage, kSeed);
+		map = Mapping(p, pages * page_size());
+		fill_pattern(map.data(), 0, pages * page_size(), kSeed);
 	}
-	uint8_t *page(size_t i) { return map.data() + i * kPage; }
+	uint8_t *page(size_t i) { return map.data() + i * page_size(); }
 	void punch(size_t i)
 	{
-		sys_check(fallocate(fd.get(), FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, i * kPage, kPage),
+		sys_check(fallocate(fd.get(), FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, i * page_size(), page_size()),
 			  "fallocate(PUNCH_HOLE)");
 	}
 };
@@ -152,14 +152,14 @@ std::string skip_reason_in_child(void (*setup)())
 KVMT_TEST(o_direct_holder, contents_are_the_pinned_page_after_a_punch)
 {
 	MemfdPages m(2);
-	std::unique_ptr<PageHolder> h = PageHolder::take(HolderKind::ODirect, m.page(1), kPage);
+	std::unique_ptr<PageHolder> h = PageHolder::take(HolderKind::ODirect, m.page(1), page_size());
 	m.punch(1);
-	ASSERT_EQ(find_not(m.page(1), kPage, 0), -1);
+	ASSERT_EQ(find_not(m.page(1), page_size(), 0), -1);
 	std::vector<uint8_t> held = h->contents();
-	ASSERT_EQ(held.size(), kPage);
-	EXPECT_EQ(find_not(held.data(), kPage, kODirectFill), -1);
-	EXPECT_EQ(find_not(m.page(1), kPage, 0), -1);  // the new page: the read did not land there
-	EXPECT_EQ(find_pattern_mismatch(m.page(0), 0, kPage, kSeed), -1);
+	ASSERT_EQ(held.size(), page_size());
+	EXPECT_EQ(find_not(held.data(), page_size(), kODirectFill), -1);
+	EXPECT_EQ(find_not(m.page(1), page_size(), 0), -1);  // the new page: the read did not land there
+	EXPECT_EQ(find_pattern_mismatch(m.page(0), 0, page_size(), kSeed), -1);
 	h->release();
 }
 
@@ -167,11 +167,11 @@ KVMT_TEST(o_direct_holder, contents_are_the_pinned_page_after_a_punch)
 KVMT_TEST(o_direct_holder, contents_match_the_mapping_without_a_punch)
 {
 	MemfdPages m(1);
-	std::unique_ptr<PageHolder> h = PageHolder::take(HolderKind::ODirect, m.page(0), kPage);
-	EXPECT_EQ(find_pattern_mismatch(m.page(0), 0, kPage, kSeed), -1);  // the read is held
+	std::unique_ptr<PageHolder> h = PageHolder::take(HolderKind::ODirect, m.page(0), page_size());
+	EXPECT_EQ(find_pattern_mismatch(m.page(0), 0, page_size(), kSeed), -1);  // the read is held
 	std::vector<uint8_t> held = h->contents();
-	EXPECT_EQ(find_not(held.data(), kPage, kODirectFill), -1);
-	EXPECT_EQ(find_not(m.page(0), kPage, kODirectFill), -1);
+	EXPECT_EQ(find_not(held.data(), page_size(), kODirectFill), -1);
+	EXPECT_EQ(find_not(m.page(0), page_size(), kODirectFill), -1);
 }
 
 // The observation can fail: the WRITE taken behind the read reports the
@@ -182,19 +182,19 @@ KVMT_TEST(o_direct_holder, a_read_that_lands_elsewhere_is_not_reported_as_landed
 	BlockingFuse fuse;
 	UniqueFd file(open(fuse.file_path().c_str(), O_RDWR | O_DIRECT | O_CLOEXEC));
 	ASSERT_TRUE(file);
-	Mapping buf = Mapping::anonymous(3 * kPage);
-	fill_pattern(buf.data(), 0, 3 * kPage, kSeed);
-	ASSERT_EQ(pwrite(file.get(), buf.data() + 2 * kPage, kPage, 0), (ssize_t)kPage);  // warm-up
+	Mapping buf = Mapping::anonymous(3 * page_size());
+	fill_pattern(buf.data(), 0, 3 * page_size(), kSeed);
+	ASSERT_EQ(pwrite(file.get(), buf.data() + 2 * page_size(), page_size(), 0), (ssize_t)page_size());  // warm-up
 	ssize_t read_done = -1, write_done = -1;
-	std::thread reader([&] { read_done = pread(file.get(), buf.data(), kPage, 0); });
+	std::thread reader([&] { read_done = pread(file.get(), buf.data(), page_size(), 0); });
 	std::optional<uint32_t> size = fuse.wait_for_read(5000);
 	if (!size) {
 		fuse.abort();
 		reader.join();
 		ASSERT_TRUE(size.has_value());
 	}
-	EXPECT_EQ(*size, kPage);
-	std::thread writer([&] { write_done = pwrite(file.get(), buf.data() + kPage, kPage, 8192); });
+	EXPECT_EQ(*size, page_size());
+	std::thread writer([&] { write_done = pwrite(file.get(), buf.data() + page_size(), page_size(), 2 * page_size()); });
 	bool queued = fuse.wait_for_queued_request(5000);
 	BlockingFuse::Write w = {};
 	std::string error;
@@ -211,12 +211,12 @@ KVMT_TEST(o_direct_holder, a_read_that_lands_elsewhere_is_not_reported_as_landed
 	writer.join();
 	ASSERT_TRUE(queued);
 	ASSERT_EQ(error, std::string());
-	EXPECT_EQ(read_done, (ssize_t)kPage);
-	EXPECT_EQ(write_done, (ssize_t)kPage);
-	EXPECT_EQ(find_not(buf.data(), kPage, kODirectFill), -1);  // where the read landed
-	ASSERT_EQ(w.data.size(), kPage);
-	EXPECT_EQ(w.offset, 8192u);
-	EXPECT_EQ(find_pattern_mismatch(w.data.data(), kPage, kPage, kSeed), -1);
+	EXPECT_EQ(read_done, (ssize_t)page_size());
+	EXPECT_EQ(write_done, (ssize_t)page_size());
+	EXPECT_EQ(find_not(buf.data(), page_size(), kODirectFill), -1);  // where the read landed
+	ASSERT_EQ(w.data.size(), page_size());
+	EXPECT_EQ(w.offset, 2 * page_size());
+	EXPECT_EQ(find_pattern_mismatch(w.data.data(), page_size(), page_size(), kSeed), -1);
 }
 
 // A server that dies mid-read fails the read; it does not hang the test.
@@ -225,11 +225,11 @@ KVMT_TEST(o_direct_holder, server_death_fails_the_read_in_flight)
 	BlockingFuse fuse;
 	UniqueFd file(open(fuse.file_path().c_str(), O_RDONLY | O_DIRECT | O_CLOEXEC));
 	ASSERT_TRUE(file);
-	Mapping buf = Mapping::anonymous(kPage);
+	Mapping buf = Mapping::anonymous(page_size());
 	ssize_t done = 0;
 	int err = 0;
 	std::thread reader([&] {
-		done = pread(file.get(), buf.data(), kPage, 0);
+		done = pread(file.get(), buf.data(), page_size(), 0);
 		err = errno;
 	});
 	std::optional<uint32_t> size = fuse.wait_for_read(5000);
@@ -262,7 +262,7 @@ KVMT_TEST(o_direct_holder, nothing_outlives_a_sigkilled_test)
 		std::unique_ptr<PageHolder> h;  // never released
 		try {
 			m = std::make_unique<MemfdPages>(1);
-			h = PageHolder::take(HolderKind::ODirect, m->page(0), kPage);
+			h = PageHolder::take(HolderKind::ODirect, m->page(0), page_size());
 			said = "held " + read_text("/proc/self/task/" + std::to_string(getpid()) + "/children");
 		} catch (const TestSkip &s) {
 			said = "skip " + s.reason;

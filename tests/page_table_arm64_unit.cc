@@ -48,7 +48,7 @@ KVMT_TEST(page_table_arm64, level_sizes)
 	EXPECT_EQ(level_shift(3), 12);
 	EXPECT_EQ(level_size(1), 1ULL << 30);
 	EXPECT_EQ(level_size(2), 2ULL << 20);
-	EXPECT_EQ(level_size(3), 4096ULL);
+	EXPECT_EQ(level_size(3), kGuestPageSize);
 	EXPECT_TRUE(in_ttbr0_range(0x0000ffffffffffffULL));
 	EXPECT_FALSE(in_ttbr0_range(0x0001000000000000ULL));
 	EXPECT_FALSE(in_ttbr0_range(0xffff000000000000ULL));

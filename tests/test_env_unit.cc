@@ -1,8 +1,10 @@
 // Settings from the environment: a bad value is one line naming the
 // variable, the value and what is accepted.
 #include <cstdlib>
+#include <vector>
 
 #include "page_content.hh"
+#include "page_size.hh"
 #include "test.hh"
 #include "test_env.hh"
 
@@ -62,19 +64,21 @@ KVMT_TEST(test_env, injected_faults)
 
 KVMT_TEST(page_content, fill_check_and_describe)
 {
-	uint8_t page[kContentPageSize];
+	const uint64_t page_3 = 3 * page_size(), page_4 = 4 * page_size();
+	std::vector<uint8_t> bytes(page_size());
+	uint8_t *page = bytes.data();
 	PageContent c = PageContent::pattern(0x1f);
-	fill_content(page, 3 * kContentPageSize, c);
-	ASSERT_EQ(first_content_mismatch(page, 3 * kContentPageSize, c), -1);
-	ASSERT_EQ(first_content_mismatch(page, 4 * kContentPageSize, c), 0);  // another page's pattern
-	ASSERT_EQ(first_content_mismatch(page, 3 * kContentPageSize, PageContent::any()), -1);
+	fill_content(page, page_3, c);
+	ASSERT_EQ(first_content_mismatch(page, page_3, c), -1);
+	ASSERT_EQ(first_content_mismatch(page, page_4, c), 0);  // another page's pattern
+	ASSERT_EQ(first_content_mismatch(page, page_3, PageContent::any()), -1);
 	page[0x12] ^= 1;
-	ASSERT_EQ(first_content_mismatch(page, 3 * kContentPageSize, c), 0x12);
+	ASSERT_EQ(first_content_mismatch(page, page_3, c), 0x12);
 	char want[128];
 	snprintf(want, sizeof(want),
-		 "page 3 offset 0x12 (gmem 0x3012): expected 0x%02x (pattern seed 0x1f), seen 0x%02x",
-		 content_byte(c, 0x3012), page[0x12]);
-	ASSERT_EQ(describe_byte_mismatch(0x3012, c, page[0x12]), std::string(want));
+		 "page 3 offset 0x12 (gmem 0x%llx): expected 0x%02x (pattern seed 0x1f), seen 0x%02x",
+		 (unsigned long long)(page_3 + 0x12), content_byte(c, page_3 + 0x12), page[0x12]);
+	ASSERT_EQ(describe_byte_mismatch(page_3 + 0x12, c, page[0x12]), std::string(want));
 	fill_content(page, 0, PageContent::zero());
 	ASSERT_EQ(first_content_mismatch(page, 0, PageContent::zero()), -1);
 }

@@ -13,12 +13,14 @@
 
 namespace kvmt::arm64 {
 
+static_assert(level_size(kLevels - 1) == kGuestPageSize, "a level-3 entry maps one guest page");
+
 inline uint64_t *table_entries(PageAllocator &alloc, uint64_t table_pa)
 {
 	return static_cast<uint64_t *>(alloc.page_hva(table_pa));
 }
 
-// Maps one 4 KiB page, creating the intermediate tables it needs.
+// Maps one guest page, creating the intermediate tables it needs.
 inline void map_page(PageAllocator &alloc, uint64_t root, uint64_t va, uint64_t pa, MemType type)
 {
 	if (!in_ttbr0_range(va)) {

@@ -10,13 +10,15 @@
 
 #include <stdint.h>
 
+#include "processor.hh"
+
 // A macro as well, for the exception vectors' assembly.
 #define KVMT_UCALL_MMIO_GPA 0xffffff000
 
 namespace kvmt {
 
 constexpr uint64_t kUcallMmioGpa = KVMT_UCALL_MMIO_GPA;
-constexpr uint64_t kUcallMmioSize = 4096;
+constexpr uint64_t kUcallMmioSize = kGuestPageSize;  // one page of the guest's tables
 // A write of the vector offset here reports an unexpected guest exception;
 // the host reads ESR_EL1, FAR_EL1 and ELR_EL1 to describe it.
 constexpr uint64_t kExceptionDoorbellGpa = kUcallMmioGpa + 8;

@@ -20,7 +20,7 @@ struct GuestAccessPlan {
 	uint64_t file_offset;  // the gmem offset of gva, which the pattern encodes
 	uint64_t expect;
 	uint64_t expect_seed;
-	uint64_t zero_mask;    // bit i: page i of the range must read zero
+	uint64_t zero_mask;    // bit i: host page i of the range must read zero
 	uint64_t write_seed;   // 0: do not write
 };
 

@@ -1,6 +1,7 @@
 // A guest_memfd: creation with flags, host mappings, allocation and hole
 // punching, and per-gmem memory attributes (KVM_SET_MEMORY_ATTRIBUTES2).
-// Raw calls (leading __) return 0 or the errno; the others throw Error.
+// Raw calls (leading __) return what the kernel answered, the others throw
+// Error, except the attribute calls, whose answer tests examine (vm.hh).
 #pragma once
 
 #include <sys/mman.h>

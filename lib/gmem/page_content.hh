@@ -1,14 +1,13 @@
 // What a page of a guest_memfd must hold, as an oracle predicts it: zeros,
 // pattern(seed) (pattern.hh: bytes that encode their gmem offset and the
 // generation), or anything (contents the contract leaves unspecified).
+// A page is a host page (page_size()).
 #pragma once
 
 #include <cstdint>
 #include <string>
 
 namespace kvmt {
-
-constexpr uint64_t kContentPageSize = 4096;
 
 struct PageContent {
 	enum Kind : uint8_t { Zero, Pattern, Any };

@@ -1,6 +1,6 @@
 #include "page_state.hh"
 
-#include "processor.hh"
+#include "page_size.hh"
 #include "sigbus.hh"
 
 namespace kvmt {
@@ -30,7 +30,7 @@ int64_t first_state_mismatch(const uint8_t *base, uint64_t first, uint64_t count
 			     PageState expected)
 {
 	for (uint64_t i = first; i < first + count; i++)
-		if (!page_has_state(const_cast<uint8_t *>(base) + i * kGuestPageSize, expected))
+		if (!page_has_state(const_cast<uint8_t *>(base) + i * page_size(), expected))
 			return static_cast<int64_t>(i);
 	return -1;
 }

@@ -5,6 +5,7 @@
 
 #include "errors.hh"
 #include "fd.hh"
+#include "page_size.hh"
 #include "test.hh"
 
 namespace kvmt {
@@ -17,7 +18,7 @@ std::optional<uint64_t> pfn_of(const void *addr)
 	if (!fd)
 		skip("/proc/self/pagemap: " + errno_name(errno));
 	uint64_t entry;
-	off_t off = reinterpret_cast<uint64_t>(addr) / getpagesize() * sizeof(entry);
+	off_t off = reinterpret_cast<uint64_t>(addr) / page_size() * sizeof(entry);
 	if (pread(fd.get(), &entry, sizeof(entry), off) != sizeof(entry))
 		sys_check(-1, "pread(/proc/self/pagemap)");
 	if (!(entry & kPresent))

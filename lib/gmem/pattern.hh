@@ -7,12 +7,11 @@
 
 namespace kvmt {
 
-constexpr uint64_t kPatternPageSize = 4096;
-
+// A function of the offset alone, not of a page size, so that host and
+// guest code agree whatever the host's page size.
 constexpr uint8_t pattern_byte(uint64_t seed, uint64_t byte_offset)
 {
-	uint64_t page = byte_offset / kPatternPageSize;
-	uint64_t x = (seed * 0x9E3779B97F4A7C15ULL) ^ (page << 20) ^ byte_offset;
+	uint64_t x = (seed * 0x9E3779B97F4A7C15ULL) ^ (byte_offset << 20) ^ byte_offset;
 	x *= 0xD6E8FEB86659FD93ULL;
 	x ^= x >> 29;
 	return static_cast<uint8_t>(x >> 24);

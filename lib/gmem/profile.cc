@@ -9,6 +9,7 @@
 
 #include "guest_memfd.hh"
 #include "kvm_system.hh"
+#include "page_size.hh"
 #include "strict_mode.hh"
 #include "test.hh"
 #include "vm.hh"
@@ -20,8 +21,6 @@
 #endif
 
 namespace kvmt {
-
-constexpr uint64_t kProbeSize = 4096;
 
 const char *family_name(AttributesFamily f)
 {
@@ -67,10 +66,10 @@ static void probe_mode_behaviour(InPlaceMode *m)
 		if ((&t != &default_vm_type() && !t.private_memory) || !vm_type_offered(t, &why))
 			continue;
 		Vm vm(t);
-		int fd = __create_guest_memfd(vm.fd(), kProbeSize, 0);
+		int fd = __create_guest_memfd(vm.fd(), page_size(), 0);
 		if (fd < 0)
 			continue;
-		GuestMemfd gmem(UniqueFd(fd), kProbeSize, 0);
+		GuestMemfd gmem(UniqueFd(fd), page_size(), 0);
 		int err = gmem.set_attributes(0, 0, KVM_MEMORY_ATTRIBUTE_PRIVATE).err;
 		m->behaviour = std::string(t.name) + ": size 0 -> " + errno_name(err);
 		if (err == ENOTTY || err == EINVAL)
@@ -119,17 +118,17 @@ std::string describe_in_place_mode(const InPlaceMode &m)
 AttributesFamily probe_attributes_family(const VmTypeInfo &type, std::string *evidence)
 {
 	Vm vm(type);
-	int fd = __create_guest_memfd(vm.fd(), kProbeSize, 0);
+	int fd = __create_guest_memfd(vm.fd(), page_size(), 0);
 	if (fd < 0) {
 		*evidence = std::string(type.name) + ": KVM_CREATE_GUEST_MEMFD " + errno_name(errno);
 		return AttributesFamily::None;
 	}
-	GuestMemfd gmem(UniqueFd(fd), kProbeSize, 0);
+	GuestMemfd gmem(UniqueFd(fd), page_size(), 0);
 	AttributesResult invalid = gmem.set_attributes(0, 0, KVM_MEMORY_ATTRIBUTE_PRIVATE);
 	*evidence = std::string(type.name) + ": size 0 -> " + errno_name(invalid.err);
 	if (invalid.err != EINVAL)
 		return AttributesFamily::None;
-	AttributesResult zero = gmem.set_attributes(0, kProbeSize, 0, kContentZero);
+	AttributesResult zero = gmem.set_attributes(0, page_size(), 0, kContentZero);
 	*evidence += ", to-shared ZERO -> " + (zero.err ? errno_name(zero.err) : "0");
 	if (zero.err == 0 || zero.err == EOPNOTSUPP)
 		return AttributesFamily::ContentModes;

@@ -7,7 +7,7 @@
 #include <mutex>
 
 #include "errors.hh"
-#include "processor.hh"
+#include "page_size.hh"
 
 namespace kvmt {
 namespace {
@@ -72,7 +72,7 @@ ProbeResult probe(volatile uint8_t *addr, Access access, uint8_t value)
 uint64_t count_sigbus_pages(volatile uint8_t *addr, uint64_t len, Access access)
 {
 	uint64_t n = 0;
-	for (uint64_t off = 0; off < len; off += kGuestPageSize)
+	for (uint64_t off = 0; off < len; off += page_size())
 		n += probe(addr + off, access, 0).sigbus;
 	return n;
 }

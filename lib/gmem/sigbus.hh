@@ -20,7 +20,7 @@ struct ProbeResult {
 
 ProbeResult probe(volatile uint8_t *addr, Access access, uint8_t value = 0);
 
-// Scans [addr, addr + len) one byte per page and returns how many pages faulted.
+// Scans [addr, addr + len) one byte per host page and returns how many pages faulted.
 uint64_t count_sigbus_pages(volatile uint8_t *addr, uint64_t len, Access access);
 
 }  // namespace kvmt

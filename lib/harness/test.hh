@@ -69,6 +69,17 @@ inline const char *name_of(const std::string &name)
 	return name.c_str();
 }
 
+template <typename Row>
+auto row_timeout(const Row &row, int table_timeout, int) -> decltype(int(row.timeout))
+{
+	return row.timeout ? row.timeout : table_timeout;
+}
+template <typename Row>
+int row_timeout(const Row &, int table_timeout, long)
+{
+	return table_timeout;
+}
+
 template <typename V>
 std::vector<VariantRef> erase_variants(const std::vector<V> &variants)
 {
@@ -184,6 +195,7 @@ std::string show(const T &value)
 
 // One test per row of a table, named by the row (fixture.variant.<row.name>);
 // the table must outlive registration (a static, or a function returning one).
+// A row with an int `timeout` member sets its own (0: the table's).
 //   KVMT_TEST_F_TABLE(conv, kPrecisionRanges, Range, r) { check_precision(f, r); }
 #define KVMT_TEST_F_TABLE(fixture, table, Row, row)                                       \
 	KVMT_TEST_F_TABLE_TIMEOUT(fixture, table, Row, row, kvmt::kDefaultTestTimeout)
@@ -193,7 +205,8 @@ std::string show(const T &value)
 	[[maybe_unused]] static const bool fixture##_##table##_registered = [] {          \
 		for (const Row &kvmt_row_ : table)                                        \
 			kvmt::register_test(                                              \
-				{#fixture, kvmt::name_of(kvmt_row_.name), timeout, -1,    \
+				{#fixture, kvmt::name_of(kvmt_row_.name),                 \
+				 kvmt::row_timeout(kvmt_row_, timeout, 0), -1,            \
 				 [&kvmt_row_](const void *data) {                         \
 					 auto &v = *static_cast<const fixture##_variant_t *>(data); \
 					 fixture##_class_t f(v);                          \

@@ -6,7 +6,7 @@
 //   GMEM_SEED=N              the master seed to replay (default: a fresh one, printed)
 //   GMEM_STRESS_SECONDS=S    stress duration per VM type (default 30)
 //   GMEM_STRESS_ITERATIONS=N stress operations at most (default 100000000)
-//   GMEM_STRESS_PAGES=N      stress guest_memfd size in 4 KiB pages (default 256)
+//   GMEM_STRESS_PAGES=N      stress guest_memfd size in host pages (default 256)
 //   GMEM_STRESS_VCPUS=N      vCPU threads of the stress (default 2)
 //   GMEM_RANDOM_OPS=N        random operations per VM type (default 10000)
 //   GMEM_REPLAY='op; op'     run this sequence instead of random ones

@@ -8,7 +8,7 @@
 
 namespace kvmt {
 
-void run_in_threads(int n, const std::function<void(int)> &body)
+void run_in_threads(int n, const std::function<void(int)> &body, Where where)
 {
 	std::vector<std::string> errors(n);
 	std::vector<std::thread> threads;
@@ -29,7 +29,7 @@ void run_in_threads(int n, const std::function<void(int)> &body)
 	bool failed = false;
 	for (int i = 0; i < n; i++)
 		if (!errors[i].empty()) {
-			record_failure(__FILE__, __LINE__, "thread " + std::to_string(i) + ": " + errors[i]);
+			record_failure(where.file, where.line, "thread " + std::to_string(i) + ": " + errors[i]);
 			failed = true;
 		}
 	if (failed)

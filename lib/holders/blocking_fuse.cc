@@ -90,7 +90,12 @@ static_assert(sizeof(InHeader) == 40 && sizeof(Attr) == 88 && sizeof(EntryOut) =
 
 constexpr uint64_t kRootId = 1, kFileId = 2;
 constexpr uint64_t kFileSize = 1 << 20;
-constexpr size_t kBufferSize = (1 << 20) + 4096;
+// A request as the kernel hands it over: up to 1 MiB of data (max_write is
+// 128 KiB) behind its headers, which this room holds.
+constexpr size_t kRequestHeaderRoom = 4096;
+constexpr size_t kBufferSize = (1 << 20) + kRequestHeaderRoom;
+// st_blksize of the file: the I/O size the server suggests, not a page size.
+constexpr uint32_t kFileBlockSize = 4096;
 // Where the child mounts the filesystem, in its own mount namespace: over a
 // directory that exists everywhere, so nothing is created (or left behind)
 // in the filesystem the test shares with the rest of the machine.
@@ -165,7 +170,7 @@ Attr attr_of(uint64_t node)
 	a.nlink = node == kRootId ? 2 : 1;
 	a.mode = node == kRootId ? (S_IFDIR | 0755) : (S_IFREG | 0644);
 	a.size = node == kRootId ? 0 : kFileSize;
-	a.blksize = 4096;
+	a.blksize = kFileBlockSize;
 	a.uid = geteuid();
 	a.gid = getegid();
 	return a;

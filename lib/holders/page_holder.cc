@@ -22,6 +22,7 @@
 #include "errors.hh"
 #include "fd.hh"
 #include "mapping.hh"
+#include "page_size.hh"
 #include "test.hh"
 
 namespace kvmt {
@@ -40,6 +41,16 @@ const char *holder_name(HolderKind k)
 	}
 	return "?";
 }
+
+static std::set<std::string> holder_names()
+{
+	std::set<std::string> names;
+	for (HolderKind k : kHolderKinds)
+		names.insert(holder_name(k));
+	return names;
+}
+[[maybe_unused]] static const bool kNamesDeclared =
+	register_declared_names(Feature::Holder, holder_names);
 
 namespace {
 
@@ -223,9 +234,10 @@ private:
 		// A first write from a page of our own lets the kernel send whatever
 		// else a write asks the server first (GETXATTR for file_remove_privs,
 		// say), so that the request queued behind the held read is the WRITE.
-		Mapping scratch = Mapping::anonymous(4096);
-		memset(scratch.data(), 0, 4096);
-		if (pwrite(file_.get(), scratch.data(), 4096, kODirectObserveOffset) != 4096)
+		Mapping scratch = Mapping::anonymous(page_size());
+		memset(scratch.data(), 0, page_size());
+		if (pwrite(file_.get(), scratch.data(), page_size(), kODirectObserveOffset) !=
+		    (ssize_t)page_size())
 			sys_check(-1, "pwrite(FUSE file, O_DIRECT)");
 		int fd = file_.get();
 		read_.start([fd, this] { return pread(fd, addr_, len_, 0); });

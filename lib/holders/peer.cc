@@ -11,8 +11,8 @@
 #include <cstring>
 
 #include "errors.hh"
+#include "page_size.hh"
 #include "pattern.hh"
-#include "processor.hh"
 
 namespace kvmt {
 namespace {
@@ -109,7 +109,7 @@ struct PeerServer {
 			each_page(rq, r);
 			break;
 		case OP_PROBE:
-			for (uint64_t off = rq.offset; off < rq.offset + rq.len; off += kGuestPageSize)
+			for (uint64_t off = rq.offset; off < rq.offset + rq.len; off += page_size())
 				note_sigbus(r, off, probe(map + off, static_cast<Access>(rq.arg)).sigbus);
 			break;
 		case OP_CLOSE_FD:
@@ -129,12 +129,12 @@ struct PeerServer {
 
 	void each_page(const Request &rq, PeerReply &r)
 	{
-		for (uint64_t page = rq.offset; page < rq.offset + rq.len; page += kGuestPageSize) {
+		for (uint64_t page = rq.offset; page < rq.offset + rq.len; page += page_size()) {
 			ProbeResult pr = probe(map + page, Access::Read);
 			note_sigbus(r, page, pr.sigbus);
 			if (pr.sigbus)
 				continue;
-			for (uint64_t off = page; off < page + kGuestPageSize; off++) {
+			for (uint64_t off = page; off < page + page_size(); off++) {
 				if (rq.op == OP_FILL) {
 					map[off] = pattern_byte(rq.arg, off);
 					continue;

@@ -14,27 +14,23 @@
 
 namespace kvmt {
 
-constexpr uint64_t kGuestOpsPageSize = 4096;
+// Pages are host pages (host_page_size_for_guest), the unit of guest_memfd.
 constexpr uint64_t kGuestOpsMaxPages = 8;
 constexpr int kGuestOpsSlots = 8;
 
 struct GuestPageOpsCmd {
 	uint64_t gva;         // first page (page-aligned)
 	uint64_t pages;       // at most kGuestOpsMaxPages
-	uint64_t check_mask;  // bit p: page p must equal expect[p]
-	uint64_t write;       // 1: after the check, copy data[] into the pages
+	uint64_t check_mask;  // bit p: page p must equal page p of expect_gva
+	uint64_t write;       // 1: after the check, copy the pages at data_gva into them
 	uint64_t hang;        // test-only fault: spin forever (a guest that hangs)
-};
-
-struct GuestPageOpsBuffers {
-	uint8_t expect[kGuestOpsMaxPages][kGuestOpsPageSize];
-	uint8_t data[kGuestOpsMaxPages][kGuestOpsPageSize];
+	uint64_t expect_gva;  // kGuestOpsMaxPages pages the host fills
+	uint64_t data_gva;    // kGuestOpsMaxPages pages the host fills
 };
 
 enum GuestPageOpsStatus : uint64_t { kGuestOpsOk = 0, kGuestOpsMismatch = 1 };
 
 extern GuestPageOpsCmd guest_page_ops_cmds[kGuestOpsSlots];
-extern GuestPageOpsBuffers guest_page_ops_buffers[kGuestOpsSlots];
 
 // Guest function: arg0 = slot. Never returns; each round ends in
 // GUEST_SYNC(slot, status, byte index into the pages of the bad word, seen word).

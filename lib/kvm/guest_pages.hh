@@ -1,5 +1,5 @@
 // The host side of guest_page_ops: one vCPU running the guest program in its
-// own slot, checking and writing whole guest_memfd pages for the host.
+// own slot, checking and writing whole guest_memfd pages (host pages) for the host.
 #pragma once
 
 #include <cstdint>
@@ -39,6 +39,8 @@ private:
 	TestVm &tvm_;
 	int slot_;
 	uint64_t gva_base_;
+	uint8_t *expect_;  // the host's view of the guest's buffers
+	uint8_t *data_;
 	Vcpu *vcpu_;
 };
 

@@ -13,7 +13,15 @@ namespace kvmt {
 class Vcpu;
 class Vm;
 
+// The granule of the guest's own page tables (x86: 4 KiB pages; arm64: the
+// 4 KiB granule these tables use), also for guest stacks and code. Not the
+// host's page size, which guest_memfd and memslots work in (page_size.hh).
 constexpr uint64_t kGuestPageSize = 4096;
+
+// The host's page size as guest code sees it (guest code cannot call
+// sysconf): the step of guest code that walks guest_memfd pages. TestVm sets
+// the guest's copy.
+extern uint64_t host_page_size_for_guest;
 
 // Where page-table pages come from: zeroed guest-physical pages and their
 // host addresses.
@@ -28,7 +36,7 @@ class PageTables {
 public:
 	explicit PageTables(PageAllocator &alloc);
 	uint64_t root() const { return root_; }
-	// Maps one 4 KiB page readable, writable and executable.
+	// Maps one guest page (kGuestPageSize) readable, writable and executable.
 	void map(uint64_t gva, uint64_t gpa);
 	// Walks the tables as the MMU would.
 	std::optional<uint64_t> translate(uint64_t gva) const;

@@ -4,6 +4,7 @@
 
 #include "errors.hh"
 #include "guest_image.hh"
+#include "page_size.hh"
 #include "test.hh"
 
 extern "C" void kvmt_guest_start(kvmt::GuestFn fn, uint64_t arg0, uint64_t arg1);
@@ -13,7 +14,9 @@ namespace kvmt {
 namespace {
 constexpr uint64_t kSystemAllocStart = 0x100000;  // nothing mapped below 1 MiB
 constexpr uint64_t kStackSize = 64 * 1024;
-constexpr uint64_t kSystemSpare = 8 * 1024 * 1024;  // tables and stacks
+// Page tables, stacks and buffers (GuestPages: host pages, so their size
+// follows the host's page size): 8 MiB with 4 KiB pages.
+constexpr uint64_t kSystemSparePages = 2048;
 
 uint64_t round_up(uint64_t v, uint64_t to)
 {
@@ -39,7 +42,7 @@ public:
 		uint64_t image = 0;
 		for (const ImageSegment &s : program_segments())
 			image += s.size;
-		uint64_t size = round_up(kSystemAllocStart + image + kSystemSpare, 2 << 20);
+		uint64_t size = round_up(kSystemAllocStart + image + kSystemSparePages * page_size(), 2 << 20);
 		mem_ = Mapping::anonymous(size);
 		vm.set_memslot({kSystemSlot, 0, 0, size, mem_.data(), -1, 0});
 		next_ = kSystemAllocStart;
@@ -77,14 +80,21 @@ TestVm::TestVm(const VmTypeInfo &type) : vm_(type)
 			tables_->map(seg.vaddr + off, gpa + off);
 	}
 	arch::setup_vm(vm_, *tables_);
+	guest_global(host_page_size_for_guest) = page_size();
 }
 
 TestVm::~TestVm() = default;
 
+uint64_t TestVm::alloc_system_memory(uint64_t size)
+{
+	uint64_t gpa = system_->alloc(size);
+	map_identity(gpa, size);
+	return gpa;
+}
+
 Vcpu &TestVm::add_vcpu(GuestFn fn, uint64_t arg0, uint64_t arg1)
 {
-	uint64_t stack = system_->alloc(kStackSize);
-	map_identity(stack, kStackSize);
+	uint64_t stack = alloc_system_memory(kStackSize);
 	vcpus_.push_back(vm_.create_vcpu(static_cast<int>(vcpus_.size())));
 	Vcpu &v = *vcpus_.back();
 	arch::setup_vcpu(v, *tables_, reinterpret_cast<uint64_t>(&kvmt_guest_start),

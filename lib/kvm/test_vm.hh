@@ -31,6 +31,9 @@ public:
 	Vcpu &add_vcpu(GuestFn fn, uint64_t arg0 = 0, uint64_t arg1 = 0);
 	Vcpu &vcpu(size_t i) { return *vcpus_.at(i); }
 
+	// Zeroed memory of the system slot at GVA = GPA (returned), for buffers
+	// the host fills (gva_to_hva) and guest code reads.
+	uint64_t alloc_system_memory(uint64_t size);
 	// Maps [gpa, gpa + size) at guest virtual address gpa.
 	void map_identity(uint64_t gpa, uint64_t size);
 	// A plain memslot backed by host memory at hva, identity-mapped.

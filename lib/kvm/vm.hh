@@ -1,5 +1,14 @@
 // A VM of a given type: its fd, memslots (KVM_SET_USER_MEMORY_REGION2),
 // per-VM memory attributes, guest_memfd creation and vCPUs.
+//
+// The library's naming of kernel calls: a function named __foo is the raw
+// call. It never throws and returns what the kernel answered: 0 or the errno
+// for an ioctl or fallocate wrapper, the fd (or pointer) with errno set when
+// the call creates one (-1, MAP_FAILED), or a struct holding the errno and
+// what the kernel wrote back. foo without the underscores is for callers that
+// expect success: it throws Error naming the call and the errno; the
+// exceptions are calls whose errno is the answer tests examine, which return
+// it in their result (GuestMemfd::set_attributes, convert).
 #pragma once
 
 #include <cstdint>

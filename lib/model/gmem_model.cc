@@ -3,12 +3,12 @@
 #include <cerrno>
 
 #include "conversion_contract.hh"
+#include "page_size.hh"
 
 namespace kvmt {
 
 namespace {
 
-constexpr uint64_t kPage = kContentPageSize;
 // Ranges beyond this are not modelled (offsets would overflow): not applicable.
 constexpr uint64_t kMaxPageIndex = 1ULL << 24;
 
@@ -210,7 +210,7 @@ Prediction GmemModel::convert(const GmemOp &op)
 		if (cell.err == EOPNOTSUPP) {
 			p.also_allowed = bad_range ? EOPNOTSUPP : 0;
 			p.check_error_offset = true;
-			p.error_offset = op.first * kPage + op.misalign;
+			p.error_offset = op.first * page_size() + op.misalign;
 		}
 		return p;
 	}
@@ -219,7 +219,7 @@ Prediction GmemModel::convert(const GmemOp &op)
 			if (pages_[i].folio == held.folio) {
 				Prediction p = fails(EAGAIN);  // and nothing changes
 				p.check_error_offset = true;
-				p.error_offset = i * kPage;
+				p.error_offset = i * page_size();
 				return p;
 			}
 	convert_contents(op, cell.content);

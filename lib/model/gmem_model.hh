@@ -3,7 +3,8 @@
 // who else references it) that predicts every operation's outcome from the
 // contract (../shared/spec/gmem-conversion-uapi.md, conversion_contract.hh):
 // the data each page reads back, which pages SIGBUS, the errno and the
-// error_offset. No KVM needed: tests/gmem_model_unit.cc checks it alone.
+// error_offset. Pages are host pages (page_size()), as guest_memfd's. No KVM
+// needed: tests/gmem_model_unit.cc checks it alone.
 #pragma once
 
 #include <cstdint>

@@ -1,5 +1,6 @@
 #include "gmem_op_generator.hh"
 
+#include "page_size.hh"
 #include "seeded_rng.hh"
 
 namespace kvmt {
@@ -74,7 +75,7 @@ private:
 		else if (rng_.chance(8))
 			op.count = cfg_.pages - op.first + rng_.between(1, 3);  // past the end
 		else if (rng_.chance(6))
-			op.misalign = rng_.chance(50) ? 1 : rng_.between(1, 4095);
+			op.misalign = rng_.chance(50) ? 1 : rng_.between(1, page_size() - 1);
 	}
 
 	ContentMode pick_mode()

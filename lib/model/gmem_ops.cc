@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "declared_profile.hh"
+#include "page_size.hh"
 
 namespace kvmt {
 
@@ -71,7 +72,7 @@ bool parse_field(const std::string &word, GmemOp *op)
 	if (key == "seed" && has_seed(op->kind))
 		return parse_number(value, &op->seed) && op->seed;
 	if (key == "misalign" && has_misalign(op->kind))
-		return parse_number(value, &op->misalign) && op->misalign && op->misalign < 4096;
+		return parse_number(value, &op->misalign) && op->misalign && op->misalign < page_size();
 	if (key == "to" && op->kind == OpKind::Convert && (value == "private" || value == "shared")) {
 		op->to_private = value == "private";
 		return true;

@@ -9,7 +9,7 @@
 //   hold 3+1         a pipe takes a reference on the page (vmsplice)
 //   release          the oldest reference is read back and dropped
 //   convert 3+2 to=private mode=zero   KVM_SET_MEMORY_ATTRIBUTES2
-// A sequence is ops separated by ';'.
+// Pages are host pages (page_size()). A sequence is ops separated by ';'.
 #pragma once
 
 #include <cstdint>
@@ -40,7 +40,7 @@ struct GmemOp {
 	uint64_t first = 0;       // page index
 	uint64_t count = 0;       // pages
 	uint64_t seed = 0;        // HostWrite, GuestWrite (non-zero)
-	uint64_t misalign = 0;    // Allocate, Punch, Convert: 1..4095 bytes added to the offset
+	uint64_t misalign = 0;    // Allocate, Punch, Convert: 1..page_size()-1 bytes added to the offset
 	bool to_private = false;  // Convert
 	ContentMode mode = ContentMode::Unspecified;  // Convert
 

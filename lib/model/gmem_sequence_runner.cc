@@ -11,19 +11,19 @@
 #include "errors.hh"
 #include "guest_memfd.hh"
 #include "guest_pages.hh"
+#include "hex.hh"
+#include "page_size.hh"
 #include "peer.hh"
 #include "pipe_reference.hh"
 #include "sigbus.hh"
 #include "test.hh"
 #include "test_vm.hh"
 #include "vm.hh"
-#include "hex.hh"
 
 namespace kvmt {
 
 namespace {
 
-constexpr uint64_t kPage = kContentPageSize;
 constexpr uint32_t kGmemSlot = 1;
 constexpr uint64_t kFlipOffset = 0x123;
 constexpr int kTransientRetries = 20;
@@ -54,17 +54,18 @@ struct Target {
 		Vm &v = tvm ? tvm->vm() : *vm;
 		uint64_t flags = GUEST_MEMFD_FLAG_MMAP | (c.init_shared ? GUEST_MEMFD_FLAG_INIT_SHARED : 0);
 		require_guest_memfd(v, flags);
-		gmem = std::make_unique<GuestMemfd>(v, c.pages * kPage, flags);
-		void *p = gmem->__map(0, c.mapped_pages * kPage, PROT_READ | PROT_WRITE, MAP_SHARED);
+		gmem = std::make_unique<GuestMemfd>(v, c.pages * page_size(), flags);
+		uint64_t mapped = c.mapped_pages * page_size();
+		void *p = gmem->__map(0, mapped, PROT_READ | PROT_WRITE, MAP_SHARED);
 		if (p == MAP_FAILED)
 			sys_check(-1, "mmap(guest_memfd, beyond its end)");
-		map = Mapping(p, c.mapped_pages * kPage);
+		map = Mapping(p, mapped);
 		if (tvm) {
-			tvm->add_gmem_slot(kGmemSlot, kTestGpaBase, c.pages * kPage, *gmem, 0, map.data());
+			tvm->add_gmem_slot(kGmemSlot, kTestGpaBase, c.pages * page_size(), *gmem, 0, map.data());
 			guest = std::make_unique<GuestPages>(*tvm, 0, kTestGpaBase);
 		}
 	}
-	uint8_t *page(uint64_t i) { return map.data() + i * kPage; }
+	uint8_t *page(uint64_t i) { return map.data() + i * page_size(); }
 };
 
 Mismatch check_errno(const Prediction &p, int err, uint64_t error_offset)
@@ -84,16 +85,16 @@ Mismatch check_sigbus(uint64_t page, bool expected, bool seen)
 {
 	if (expected == seen)
 		return std::nullopt;
-	return "page " + std::to_string(page) + " (gmem " + hex(page * kPage) + "): expected " +
+	return "page " + std::to_string(page) + " (gmem " + hex(page * page_size()) + "): expected " +
 	       (expected ? "SIGBUS" : "no SIGBUS") + ", got " + (seen ? "SIGBUS" : "none");
 }
 
 Mismatch check_bytes(const volatile uint8_t *data, uint64_t page, const PageContent &c)
 {
-	int64_t bad = first_content_mismatch(data, page * kPage, c);
+	int64_t bad = first_content_mismatch(data, page * page_size(), c);
 	if (bad < 0)
 		return std::nullopt;
-	return describe_byte_mismatch(page * kPage + bad, c, data[bad]);
+	return describe_byte_mismatch(page * page_size() + bad, c, data[bad]);
 }
 
 class Execution {
@@ -130,7 +131,7 @@ public:
 private:
 	Mismatch fallocate_op(const GmemOp &op, const Prediction &p)
 	{
-		uint64_t off = op.first * kPage + op.misalign, len = op.count * kPage;
+		uint64_t off = op.first * page_size() + op.misalign, len = op.count * page_size();
 		int err = op.kind == OpKind::Allocate ? t_.gmem->__allocate(off, len)
 						      : t_.gmem->__punch_hole(off, len);
 		return check_errno(p, err, 0);
@@ -147,7 +148,7 @@ private:
 			if (Mismatch m = check_sigbus(page, e.sigbus, r.sigbus))
 				return m;
 			if (r.sigbus && op.kind == OpKind::HostWrite)
-				r = probe(t_.page(page), Access::Write, content_byte(written, page * kPage));
+				r = probe(t_.page(page), Access::Write, content_byte(written, page * page_size()));
 			if (Mismatch m = check_sigbus(page, e.sigbus, r.sigbus))
 				return m;
 			if (r.sigbus)
@@ -156,7 +157,7 @@ private:
 			if (Mismatch m = check_bytes(t_.page(page), page, e.content))
 				return m;
 			if (op.kind == OpKind::HostWrite)
-				fill_content(t_.page(page), page * kPage, written);
+				fill_content(t_.page(page), page * page_size(), written);
 		}
 		return std::nullopt;
 	}
@@ -187,9 +188,9 @@ private:
 
 	static Mismatch peer_page(Peer &peer, uint64_t page, const PageExpect &e)
 	{
-		uint64_t off = page * kPage;
-		PeerReply r = e.sigbus ? peer.probe(off, kPage, Access::Read)
-				       : peer.check_content(off, kPage, e.content);
+		uint64_t off = page * page_size();
+		PeerReply r = e.sigbus ? peer.probe(off, page_size(), Access::Read)
+				       : peer.check_content(off, page_size(), e.content);
 		if (r.err)
 			return "forked reader: " + errno_name(r.err);
 		if (Mismatch m = check_sigbus(page, e.sigbus, r.sigbus_pages != 0))
@@ -232,7 +233,7 @@ private:
 	Mismatch hold_op(const GmemOp &op, const Prediction &p)
 	{
 		PipeReference ref;
-		int err = ref.take(t_.page(op.first), kPage);
+		int err = ref.take(t_.page(op.first), page_size());
 		if (!err)
 			t_.refs.push_back(std::move(ref));
 		return check_errno(p, err, 0);
@@ -256,7 +257,8 @@ private:
 		AttributesResult r;
 		// Transient kernel references refuse a conversion too: the contract says retry.
 		for (int i = 0; i < kTransientRetries; i++) {
-			r = t_.gmem->set_attributes(op.first * kPage + op.misalign, op.count * kPage, attrs,
+			r = t_.gmem->set_attributes(op.first * page_size() + op.misalign,
+						    op.count * page_size(), attrs,
 						    content_mode_flags(op.mode));
 			if (r.err != EAGAIN || p.err == EAGAIN || !op.to_private)
 				break;

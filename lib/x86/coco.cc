@@ -21,8 +21,6 @@ namespace kvmt::x86 {
 
 namespace {
 
-constexpr uint64_t kPage = 4096;
-
 // In C++ the 6.1 header's struct kvm_cpuid2 (with its entries[0]) has a
 // different size than the kernel's 8 bytes, which changes the ioctl numbers.
 struct cpuid2_header {
@@ -31,6 +29,8 @@ struct cpuid2_header {
 };
 constexpr unsigned long kGetSupportedCpuid = _IOWR(KVMIO, 0x05, cpuid2_header);
 constexpr unsigned long kSetCpuid2 = _IOW(KVMIO, 0x90, cpuid2_header);
+// How far KVM_GET_SUPPORTED_CPUID's buffer grows before giving up (a count).
+constexpr uint32_t kMaxCpuidEntries = 4096;
 
 }  // namespace
 
@@ -79,7 +79,7 @@ uint64_t keep_contents_flags()
 
 std::vector<kvm_cpuid_entry2> supported_cpuid()
 {
-	for (uint32_t n = 64; n <= 4096; n *= 2) {
+	for (uint32_t n = 64; n <= kMaxCpuidEntries; n *= 2) {
 		size_t bytes = sizeof(cpuid2_header) + n * sizeof(kvm_cpuid_entry2);
 		std::unique_ptr<uint8_t[]> buf(new uint8_t[bytes]());
 		auto *head = reinterpret_cast<cpuid2_header *>(buf.get());
@@ -91,7 +91,8 @@ std::vector<kvm_cpuid_entry2> supported_cpuid()
 		if (errno != E2BIG)
 			sys_check(-1, "KVM_GET_SUPPORTED_CPUID");
 	}
-	throw Error("KVM_GET_SUPPORTED_CPUID: more than 4096 entries");
+	throw Error("KVM_GET_SUPPORTED_CPUID: more than " + std::to_string(kMaxCpuidEntries) +
+		    " entries");
 }
 
 const kvm_cpuid_entry2 *find_cpuid(const std::vector<kvm_cpuid_entry2> &entries, uint32_t function,

@@ -5,6 +5,7 @@
 #include "guest_access.hh"
 #include "guest_code_test.hh"
 #include "mapping.hh"
+#include "page_size.hh"
 #include "pattern.hh"
 #include "profile.hh"
 #include "test.hh"
@@ -17,33 +18,39 @@ KVMT_KVM_PROGRAM();
 
 namespace {
 
-constexpr uint64_t kPage = 4096;
-constexpr uint64_t kPages = 8;
+constexpr uint64_t kPages = 8;  // the test memslot, in host pages (memslots are page-aligned)
 constexpr uint32_t kSlot = 1;
+
+uint64_t slot_size()
+{
+	return kPages * page_size();
+}
 
 struct GuestCode {
 	TestVm tvm;
-	Mapping mem = Mapping::anonymous(kPages * kPage, MAP_SHARED);
+	Mapping mem = Mapping::anonymous(slot_size(), MAP_SHARED);
 	explicit GuestCode(const VmTypeVariant &v) : tvm(*v.type)
 	{
-		tvm.add_memory_slot(kSlot, kTestGpaBase, kPages * kPage, mem.data());
+		tvm.add_memory_slot(kSlot, kTestGpaBase, slot_size(), mem.data());
 	}
 };
 
 KVMT_FIXTURE(guest_code, GuestCode, VmTypeVariant, vm_type_variants());
 
+// GUEST_SYNC hands the host its stage and values in order, and GUEST_DONE ends the guest.
 KVMT_TEST_F(guest_code, sync_carries_stage_and_values)
 {
 	Vcpu &vcpu = f.tvm.add_vcpu(guest_sync_stages, 10, 3);
 	for (uint64_t stage = 10; stage < 13; stage++) {
 		Ucall uc = f.tvm.run_to_sync(vcpu, stage);
-		ASSERT_EQ(uc.nargs, 3u);
-		ASSERT_EQ(uc.args[1], stage * 3);
-		ASSERT_EQ(uc.args[2], ~stage);
+		ASSERT_EQ(uc.nargs, 3u) << "stage " << stage;
+		ASSERT_EQ(uc.args[1], stage * 3) << "stage " << stage;
+		ASSERT_EQ(uc.args[2], ~stage) << "stage " << stage;
 	}
 	f.tvm.run_to_done(vcpu);
 }
 
+// The guest works on its own copy of the program's globals, which the host can read and set.
 KVMT_TEST_F(guest_code, guest_globals_are_the_guests_own)
 {
 	f.tvm.guest_global(guest_counter) = 100;
@@ -54,33 +61,33 @@ KVMT_TEST_F(guest_code, guest_globals_are_the_guests_own)
 	ASSERT_EQ(guest_counter, 7u);  // the host's copy is untouched
 }
 
+// Guest code reads what the host wrote to a plain memslot, and the host what the guest wrote.
 KVMT_TEST_F(guest_code, reads_and_writes_a_memslot)
 {
-	fill_pattern(f.mem.data(), 0, kPages * kPage, 0x11);
+	fill_pattern(f.mem.data(), 0, slot_size(), 0x11);
 	GuestAccessPlan &plan = f.tvm.guest_global(guest_access_plans[0]);
-	plan = {kTestGpaBase, kPages * kPage, 0, kExpectPattern, 0x11, 0, 0x22};
+	plan = {kTestGpaBase, slot_size(), 0, kExpectPattern, 0x11, 0, 0x22};
 	Vcpu &vcpu = f.tvm.add_vcpu(guest_access_rounds, 0);
 	f.tvm.run_to_sync(vcpu, 0);
-	ASSERT_EQ(find_pattern_mismatch(f.mem.data(), 0, kPages * kPage, 0x22), -1);
+	ASSERT_EQ(find_pattern_mismatch(f.mem.data(), 0, slot_size(), 0x22), -1);
 }
 
+// Four vCPUs in threads run guest code at once, each on its own pages.
 KVMT_TEST_F(guest_code, vcpus_in_threads)
 {
 	constexpr int kVcpus = 4;
+	const uint64_t bytes_each = slot_size() / kVcpus;
 	for (int i = 0; i < kVcpus; i++) {
-		uint64_t first = i * (kPages / kVcpus);
-		f.tvm.guest_global(guest_access_plans[i]) = {kTestGpaBase + first * kPage,
-							     kPages / kVcpus * kPage, first * kPage,
-							     kExpectZero, 0, 0, 0x30u + i};
+		f.tvm.guest_global(guest_access_plans[i]) = {kTestGpaBase + i * bytes_each, bytes_each,
+							     i * bytes_each, kExpectZero, 0, 0, 0x30u + i};
 		f.tvm.add_vcpu(guest_access_rounds, i);
 	}
 	run_in_threads(kVcpus, [&](int i) { f.tvm.run_to_sync(f.tvm.vcpu(i), i); });
-	for (int i = 0; i < kVcpus; i++) {
-		uint64_t first = i * (kPages / kVcpus);
-		EXPECT_EQ(find_pattern_mismatch(f.mem.data() + first * kPage, first * kPage,
-						kPages / kVcpus * kPage, 0x30u + i),
-			  -1);
-	}
+	for (int i = 0; i < kVcpus; i++)
+		EXPECT_EQ(find_pattern_mismatch(f.mem.data() + i * bytes_each, i * bytes_each, bytes_each,
+						0x30u + i),
+			  -1)
+			<< "vCPU " << i;
 }
 
 }  // namespace

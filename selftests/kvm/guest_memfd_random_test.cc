@@ -192,8 +192,11 @@ std::string fault_prefix()
 	return f == InjectedFault::None ? "" : std::string("GMEM_INJECT_FAULT=") + fault_name(f) + " ";
 }
 
-void report_failure(const RandomFixture &f, const GmemModelConfig &cfg, const std::string &where,
-		    const std::vector<GmemOp> &ops, const SequenceFailure &fail)
+// Prints the failure, its shortest form and how to replay both, then fails
+// the test at the caller's line.
+[[noreturn]] void report_failure(const RandomFixture &f, const GmemModelConfig &cfg,
+				 const std::string &where, const std::vector<GmemOp> &ops,
+				 const SequenceFailure &fail, Where caller = Where::here())
 {
 	bool replaying = getenv(kReplayEnv) != nullptr;
 	log("FAIL " + where + ", operation " + std::to_string(fail.op_index) + ": " + fail.op);
@@ -207,7 +210,7 @@ void report_failure(const RandomFixture &f, const GmemModelConfig &cfg, const st
 		    "guest_memfd_random_test -r " + test);
 	log("replay the shortest: " + std::string(kReplayEnv) + "='" + file_text(cfg.init_shared) +
 	    "; " + sequence_text(s.ops) + "' " + fault_prefix() + "guest_memfd_random_test -r " + test);
-	record_failure(__FILE__, __LINE__, "the kernel's results differ from the model's prediction");
+	record_failure(caller.file, caller.line, "the kernel's results differ from the model's prediction");
 	throw TestFailure{};
 }
 
@@ -301,7 +304,7 @@ void run_replay(const RandomFixture &f, const std::string &text)
 {
 	Replay r;
 	std::string error;
-	ASSERT_TRUE(parse_replay(text, &r, &error));
+	ASSERT_TRUE(parse_replay(text, &r, &error)) << error;
 	GmemModelConfig cfg = model_config(f.type, f.offer, r.init_shared);
 	log("replaying " + std::to_string(r.ops.size()) + " operations on a " + file_text(r.init_shared) +
 	    " guest_memfd");
@@ -357,13 +360,13 @@ void fault_is_caught(const RandomFixture &f, GmemModelConfig cfg, RunnerFaults f
 	    " operations, the fault must be caught");
 	GmemSequenceRunner runner(f.type, cfg, faults);
 	std::optional<SequenceFailure> fail = runner.run(ops);
-	ASSERT_TRUE(fail.has_value());
+	ASSERT_TRUE(fail.has_value()) << "the fault went unnoticed in " << ops.size() << " operations";
 	log("caught at operation " + std::to_string(fail->op_index) + ": " + fail->op + ": " + fail->what);
 	std::vector<GmemOp> prefix(ops.begin(), ops.begin() + fail->op_index + 1);
 	ShrinkResult s = shrink_and_report(f, cfg, faults, prefix);
-	ASSERT_LE(s.ops.size(), max_ops);
+	ASSERT_LE(s.ops.size(), max_ops) << sequence_text(s.ops);
 	GmemSequenceRunner replay(f.type, cfg, faults);
-	ASSERT_TRUE(replay.run(s.ops).has_value());
+	ASSERT_TRUE(replay.run(s.ops).has_value()) << "the shortest sequence passes: " << sequence_text(s.ops);
 }
 
 int sequences_timeout()
@@ -384,6 +387,8 @@ int self_check_timeout()
 
 KVMT_FIXTURE(random, RandomFixture, VmTypeVariant, vm_type_variants());
 
+// Every result of random operation sequences (data, SIGBUS, errno, error_offset) is the
+// one the model of spec sections 3-4 predicts.
 KVMT_TEST_F_TIMEOUT(random, sequences, sequences_timeout())
 {
 	if (!f.unusable.empty())
@@ -394,6 +399,7 @@ KVMT_TEST_F_TIMEOUT(random, sequences, sequences_timeout())
 		run_sequences(f);
 }
 
+// Self-check: a byte flipped behind the model's back is caught and shrunk to two operations.
 KVMT_TEST_F_TIMEOUT(random, injected_flip_is_caught, self_check_timeout())
 {
 	f.require_usable();
@@ -403,6 +409,7 @@ KVMT_TEST_F_TIMEOUT(random, injected_flip_is_caught, self_check_timeout())
 			{make_op(OpKind::HostWrite, 2, 1, 0xf1), make_op(OpKind::HostRead, 2, 1)}, 2);
 }
 
+// Self-check: a model that forgets what a punch does is caught and shrunk to three operations.
 KVMT_TEST_F_TIMEOUT(random, broken_oracle_is_caught, self_check_timeout())
 {
 	f.require_usable();

@@ -43,6 +43,7 @@
 #include "guest_pages.hh"
 #include "harness_options.hh"
 #include "page_ownership.hh"
+#include "page_size.hh"
 #include "peer.hh"
 #include "profile.hh"
 #include "seeded_rng.hh"
@@ -57,7 +58,6 @@ KVMT_KVM_PROGRAM();
 
 namespace {
 
-constexpr uint64_t kPage = 4096;
 constexpr uint32_t kGmemSlot = 1;
 constexpr uint64_t kFlipOffset = 0x123;
 constexpr int kHostThreads = 2;
@@ -170,15 +170,16 @@ public:
 	{
 		uint64_t flags = GUEST_MEMFD_FLAG_MMAP | GUEST_MEMFD_FLAG_INIT_SHARED;
 		require_guest_memfd(tvm_.vm(), flags);
-		require_memory(s.pages * kPage);
-		gmem_ = std::make_unique<GuestMemfd>(tvm_.vm(), s.pages * kPage, flags);
-		void *p = gmem_->__map(0, s.pages * kPage, PROT_READ | PROT_WRITE, MAP_SHARED);
+		uint64_t bytes = s.pages * page_size();
+		require_memory(bytes);
+		gmem_ = std::make_unique<GuestMemfd>(tvm_.vm(), bytes, flags);
+		void *p = gmem_->__map(0, bytes, PROT_READ | PROT_WRITE, MAP_SHARED);
 		if (p == MAP_FAILED && errno == ENOMEM)
-			skip(memory_text(s.pages * kPage) + ": mmap: ENOMEM (Cannot allocate memory)");
+			skip(memory_text(bytes) + ": mmap: ENOMEM (Cannot allocate memory)");
 		if (p == MAP_FAILED)
 			sys_check(-1, "mmap(guest_memfd)");
-		map_ = Mapping(p, s.pages * kPage);
-		tvm_.add_gmem_slot(kGmemSlot, kTestGpaBase, s.pages * kPage, *gmem_, 0, map_.data());
+		map_ = Mapping(p, bytes);
+		tvm_.add_gmem_slot(kGmemSlot, kTestGpaBase, bytes, *gmem_, 0, map_.data());
 		for (int i = 0; i < s.vcpus; i++)
 			guests_.push_back(std::make_unique<GuestPages>(tvm_, i, kTestGpaBase));
 	}
@@ -261,7 +262,7 @@ private:
 		}
 	}
 
-	uint8_t *page(uint64_t i) { return map_.data() + i * kPage; }
+	uint8_t *page(uint64_t i) { return map_.data() + i * page_size(); }
 	uint64_t new_seed(int actor) { return ((uint64_t)(actor + 1) << 40) | ++generation_; }
 
 	bool claim_run(SeededRng &rng, int actor, uint64_t max, uint64_t *first, uint64_t *count)
@@ -290,7 +291,7 @@ private:
 
 	bool byte_mismatch(int actor, const char *when, uint64_t off, const PageContent &c, uint8_t seen)
 	{
-		return fail(actor, when, describe_byte_mismatch(off, c, seen) + last_change(off / kPage));
+		return fail(actor, when, describe_byte_mismatch(off, c, seen) + last_change(off / page_size()));
 	}
 
 	bool host_verify(uint64_t first, uint64_t count, int actor, const char *when)
@@ -300,9 +301,9 @@ private:
 				return fail(actor, when, "page " + std::to_string(p) + ": SIGBUS on a shared page" +
 								 last_change(p));
 			const PageContent &c = pages_.record(p).content;
-			int64_t bad = first_content_mismatch(page(p), p * kPage, c);
+			int64_t bad = first_content_mismatch(page(p), p * page_size(), c);
 			if (bad >= 0)
-				return byte_mismatch(actor, when, p * kPage + bad, c, page(p)[bad]);
+				return byte_mismatch(actor, when, p * page_size() + bad, c, page(p)[bad]);
 			count_checked(c);
 		}
 		return true;
@@ -366,7 +367,7 @@ private:
 			if (rng.chance(75)) {
 				PageContent w = PageContent::pattern(new_seed(id));
 				for (uint64_t p = first; p < first + count; p++)
-					fill_content(page(p), p * kPage, w);
+					fill_content(page(p), p * page_size(), w);
 				record(first, count, w, id, "host write");
 				if (s_.fault == InjectedFault::FlipByte && !flipped_.exchange(true))
 					page(first)[kFlipOffset] ^= 0x5a;  // behind every actor's back
@@ -384,10 +385,10 @@ private:
 			if (!host_verify(first, count, kPuncher, "checking before punching"))
 				return pages_.release(first, count, kPuncher);
 			if (rng.chance(15)) {
-				gmem_->allocate(first * kPage, count * kPage);  // keeps the data
+				gmem_->allocate(first * page_size(), count * page_size());  // keeps the data
 				n_.allocate++;
 			} else {
-				gmem_->punch_hole(first * kPage, count * kPage);
+				gmem_->punch_hole(first * page_size(), count * page_size());
 				if (s_.fault != InjectedFault::BrokenOracle)
 					record(first, count, PageContent::zero(), kPuncher, "punch");
 				n_.punch++;
@@ -404,7 +405,7 @@ private:
 	bool peer_check(Peer &peer, uint64_t p)
 	{
 		const PageContent &c = pages_.record(p).content;
-		PeerReply r = peer.check_content(p * kPage, kPage, c);
+		PeerReply r = peer.check_content(p * page_size(), page_size(), c);
 		if (r.err || r.sigbus_pages)
 			return fail(kForker, "checking", "page " + std::to_string(p) + ": " +
 							  (r.err ? errno_name(r.err) : "SIGBUS on a shared page") +
@@ -420,7 +421,7 @@ private:
 	{
 		Peer peer(Peer::Kind::ForkedChild, gmem_->fd());
 		try {
-			if (PeerReply m = peer.map(s_.pages * kPage); m.err)
+			if (PeerReply m = peer.map(s_.pages * page_size()); m.err)
 				return fail(kForker, "mapping", errno_name(m.err));
 			if (s_.fault == InjectedFault::KillChild && !killed_.exchange(true))
 				kill(peer.pid(), SIGKILL);
@@ -429,7 +430,7 @@ private:
 					return false;
 			if (rng.chance(30)) {
 				PageContent w = PageContent::pattern(new_seed(kForker));
-				PeerReply r = peer.fill(first * kPage, count * kPage, w.seed);
+				PeerReply r = peer.fill(first * page_size(), count * page_size(), w.seed);
 				if (r.err || r.sigbus_pages)
 					return fail(kForker, "writing", "SIGBUS or error in the child");
 				record(first, count, w, kForker, "write from a forked child");
@@ -463,9 +464,9 @@ private:
 	bool convert(uint64_t first, uint64_t count, bool to_private, ContentMode mode)
 	{
 		uint64_t attrs = to_private ? KVM_MEMORY_ATTRIBUTE_PRIVATE : 0;
+		uint64_t offset = first * page_size(), size = count * page_size();
 		for (int tries = 0; tries < kConvertAttempts; tries++) {
-			AttributesResult r = gmem_->set_attributes(first * kPage, count * kPage, attrs,
-								   content_mode_flags(mode));
+			AttributesResult r = gmem_->set_attributes(offset, size, attrs, content_mode_flags(mode));
 			if (!r.err) {
 				n_.converted.add(to_private ? Direction::ToPrivate : Direction::ToShared, mode);
 				return true;
@@ -475,8 +476,8 @@ private:
 					   " " + mode_name(mode) + ": " + errno_name(r.err);
 			if (r.err != EAGAIN || !to_private)
 				return fail(kConverter, "converting", what + ", which the contract does not allow here");
-			if (r.error_offset % kPage || r.error_offset < first * kPage ||
-			    r.error_offset >= (first + count) * kPage)
+			if (r.error_offset % page_size() || r.error_offset < offset ||
+			    r.error_offset >= offset + size)
 				return fail(kConverter, "converting", what + " with error_offset " +
 									 seed_text(r.error_offset) + " outside the range");
 			n_.convert_eagain++;
@@ -615,6 +616,8 @@ KVMT_FIXTURE(stress, StressFixture, VmTypeVariant, vm_type_variants());
 	skip(skip_text);
 }
 
+// Every byte of every page holds what the last operation on it implies, whatever the
+// actors do concurrently (guest, host, punch, fork and conversions with spec 3-4 contents).
 KVMT_TEST_F_TIMEOUT(stress, mixed, mixed_timeout())
 {
 	std::optional<Stress> stress;
@@ -624,15 +627,14 @@ KVMT_TEST_F_TIMEOUT(stress, mixed, mixed_timeout())
 		end_without_conversions(f.type, s.reason, s.reason);
 	}
 	std::string failure = stress->run();
-	if (!failure.empty())
-		record_failure(__FILE__, __LINE__, "stress: " + failure);
-	ASSERT_TRUE(failure.empty());
+	ASSERT_TRUE(failure.empty()) << "stress: " << failure;
 	// The other actors ran and passed; without a conversion that part did not run.
 	std::string none = stress->why_no_conversion();
 	if (!none.empty())
 		end_without_conversions(f.type, none, "conversions: " + none + "; every other actor ran and passed");
 }
 
+// Self-check: a byte flipped behind the actors' back is caught and named by its offset.
 KVMT_TEST_F_TIMEOUT(stress, injected_flip_is_caught, 60)
 {
 	StressSettings s = StressSettings::from_env();
@@ -641,5 +643,5 @@ KVMT_TEST_F_TIMEOUT(stress, injected_flip_is_caught, 60)
 	std::string failure = Stress(f.type, s).run();
 	test_log("stress: the injected flip must be caught: " + (failure.empty() ? "NOT CAUGHT" : failure));
 	ASSERT_FALSE(failure.empty());
-	ASSERT_TRUE(failure.find("offset 0x123") != std::string::npos);
+	ASSERT_TRUE(failure.find("offset 0x123") != std::string::npos) << failure;
 }

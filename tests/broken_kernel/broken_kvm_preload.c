@@ -36,7 +36,6 @@
 #define ATTRIBUTE_PRIVATE (1ULL << 3)
 #define FLAG_INIT_SHARED (1ULL << 1)
 #define MODE_PRESERVE (1ULL << 1)
-#define PAGE 4096ULL
 
 struct create_gmem {
 	uint64_t size, flags, reserved[6];
@@ -67,8 +66,10 @@ static int fail(int err)
 	return -1;
 }
 
-// VM fds of types with private memory (x86: SW_PROTECTED, SNP, TDX).
-static char private_vm[4096];
+// VM fds of types with private memory (x86: SW_PROTECTED, SNP, TDX), for
+// fds below this count (a count of fds, not a size).
+#define MAX_VM_FDS 4096
+static char private_vm[MAX_VM_FDS];
 
 static int private_type(unsigned long type)
 {
@@ -80,7 +81,8 @@ static void flip_one_byte_a_page(int gmem_fd, uint64_t offset, uint64_t size)
 	uint8_t *p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, gmem_fd, offset);
 	if (p == MAP_FAILED)
 		return;
-	for (uint64_t i = 0; i < size; i += PAGE)
+	uint64_t page = (uint64_t)sysconf(_SC_PAGESIZE);
+	for (uint64_t i = 0; i < size; i += page)
 		p[i] ^= 0xff;
 	munmap(p, size);
 }

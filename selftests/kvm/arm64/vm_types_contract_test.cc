@@ -6,6 +6,7 @@
 
 #include "conversion_contract.hh"
 #include "guest_memfd.hh"
+#include "page_size.hh"
 #include "profile.hh"
 #include "test.hh"
 #include "vcpu.hh"
@@ -17,7 +18,6 @@ KVMT_KVM_PROGRAM();
 
 namespace {
 
-constexpr uint64_t kPage = 4096;
 constexpr uint64_t kPrivate = KVM_MEMORY_ATTRIBUTE_PRIVATE;
 
 struct TypeVm {
@@ -27,18 +27,21 @@ struct TypeVm {
 
 KVMT_FIXTURE(arm64_types, TypeVm, VmTypeVariant, vm_type_variants());
 
+// A VM of each arm64 type the kernel offers creates a vCPU whose kvm_run starts empty.
 KVMT_TEST_F(arm64_types, vm_and_vcpu_create)
 {
 	std::unique_ptr<Vcpu> vcpu = f.vm.create_vcpu(0);
 	ASSERT_TRUE(vcpu->fd() >= 0);
-	ASSERT_TRUE(vcpu->run_state().exit_reason == KVM_EXIT_UNKNOWN);
+	ASSERT_EQ(vcpu->run_state().exit_reason, (uint32_t)KVM_EXIT_UNKNOWN);
 }
 
+// Spec 2: KVM_CAP_GUEST_MEMFD_FLAGS offers no flag beyond MMAP and INIT_SHARED.
 KVMT_TEST_F(arm64_types, guest_memfd_flags_are_known)
 {
 	require_guest_memfd(f.vm, 0);
 	uint64_t offered = f.vm.guest_memfd_flags();
-	ASSERT_EQ(offered & ~(GUEST_MEMFD_FLAG_MMAP | GUEST_MEMFD_FLAG_INIT_SHARED), 0u);
+	ASSERT_EQ(offered & ~(GUEST_MEMFD_FLAG_MMAP | GUEST_MEMFD_FLAG_INIT_SHARED), 0u)
+		<< "offered " << gmem_flags_name(offered);
 }
 
 // The modes the spec's table says the type honours in some direction.
@@ -66,6 +69,8 @@ AttributesFamily require_family(const VmTypeInfo &t)
 	return family;
 }
 
+// Spec 4: to-shared with each content mode succeeds where KVM_CAP_MEMORY_ATTRIBUTES2_FLAGS
+// offers it and answers EOPNOTSUPP (error_offset = start) where it does not.
 KVMT_TEST_F(arm64_types, content_modes_follow_the_kernels_answer)
 {
 	if (require_family(*v.type) != AttributesFamily::ContentModes)
@@ -75,23 +80,26 @@ KVMT_TEST_F(arm64_types, content_modes_follow_the_kernels_answer)
 		 ", spec table says " + std::to_string(table_modes(*v.type)) +
 		 (kernel == table_modes(*v.type) ? " (agree)" : " (differ: the kernel decides)"));
 	require_guest_memfd(f.vm, 0);
-	GuestMemfd gmem(f.vm, 2 * kPage, 0);  // private from creation
+	GuestMemfd gmem(f.vm, 2 * page_size(), 0);  // private from creation
 	// Private to shared with each mode: offered modes succeed, others EOPNOTSUPP.
 	for (ContentMode m : {ContentMode::Zero, ContentMode::Preserve}) {
 		uint64_t flag = content_mode_flags(m);
-		AttributesResult r = gmem.set_attributes(0, kPage, 0, flag);
+		AttributesResult r = gmem.set_attributes(0, page_size(), 0, flag);
 		test_log(std::string("to_shared ") + mode_name(m) + ": " +
 			 (r.err ? errno_name(r.err) : "0"));
 		if (kernel & flag) {
-			EXPECT_EQ(r.err, 0);
-			ASSERT_EQ(gmem.set_attributes(0, kPage, kPrivate).err, 0);
+			EXPECT_EQ(Errno(r.err), Errno(0)) << "to_shared " << mode_name(m);
+			ASSERT_EQ(Errno(gmem.set_attributes(0, page_size(), kPrivate).err), Errno(0))
+				<< "back to private after to_shared " << mode_name(m);
 		} else {
-			EXPECT_EQ(errno_name(r.err), errno_name(EOPNOTSUPP));
-			EXPECT_EQ(r.error_offset, 0u);
+			EXPECT_EQ(Errno(r.err), Errno(EOPNOTSUPP)) << "to_shared " << mode_name(m);
+			EXPECT_EQ(r.error_offset, 0u) << "to_shared " << mode_name(m);
 		}
 	}
 }
 
+// Spec 2 "Turning per-gmem attributes on": the VM-level cap lists PRIVATE for a type with
+// private memory.
 KVMT_TEST_F(arm64_types, attributes_cap_reports_private)
 {
 	require_family(*v.type);
@@ -100,6 +108,8 @@ KVMT_TEST_F(arm64_types, attributes_cap_reports_private)
 	ASSERT_EQ((uint64_t)cap, kPrivate);
 }
 
+// Spec 2 "Turning per-gmem attributes on": the VM-level cap is 0 for a type without private
+// memory.
 KVMT_TEST_F(arm64_types, default_type_reports_no_attributes)
 {
 	if (v.type->private_memory)

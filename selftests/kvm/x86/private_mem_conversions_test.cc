@@ -14,6 +14,14 @@
 //   hypercall  the KVM_HC_MAP_GPA_RANGE exit itself: fields, return value,
 //              what KVM answers without exiting. Needs no private memory.
 //
+// A scenario is a host function here and a guest function in
+// private_mem_conversions_test_guest.cc, in the same order. Each reads top to
+// bottom: the host runs the guest to a named GUEST_SYNC point
+// (private_mem_conversions_test.hh), checks what it sees there, and acts.
+//
+// Above every test, one line says what it checks and cites the contract
+// (../shared/spec/gmem-conversion-uapi.md) as "spec <section> <paragraph>".
+//
 // On a software-protected VM the kind of a guest access (private or shared)
 // is taken from the memory's state, so a mismatch can only come from the
 // backing: PRIVATE where no guest_memfd backs the GPA. That is what the
@@ -25,9 +33,11 @@
 
 #include "coco_x86.hh"
 #include "guest_memfd.hh"
+#include "hex.hh"
 #include "hypercall_x86.hh"
+#include "page_size.hh"
 #include "pattern.hh"
-#include "private_mem_conversions.hh"
+#include "private_mem_conversions_test.hh"
 #include "processor.hh"
 #include "profile.hh"
 #include "sigbus.hh"
@@ -35,7 +45,6 @@
 #include "test_vm.hh"
 #include "threads.hh"
 #include "vm.hh"
-#include "hex.hh"
 
 using namespace kvmt;
 using namespace kvmt::x86;
@@ -44,30 +53,79 @@ KVMT_KVM_PROGRAM();
 
 namespace {
 
-constexpr uint64_t kPage = 4096;
-constexpr uint64_t kRangePages = 4;  // each vCPU's range
-constexpr uint64_t kRangeSize = kRangePages * kPage;
+// ------------------------------------------------------------ layout
+//
+// Test memory, in host pages P (kvmt::page_size(), the unit of guest_memfd
+// offsets; 4 KiB on x86). One guest_memfd of 16 P backs two memslots; vCPU i
+// converts only its own range of 4 P: memslot 1 + i % 2, half i / 2.
+// Single-vCPU scenarios use vCPU 0's range.
+//
+//   GPA - kTestGpaBase                                guest_memfd offset
+//    0 P  +-- memslot 1 (8 P) --------------+
+//         |  vCPU 0's range (4 P)           |  ---->   0 P
+//    4 P  |  vCPU 2's range (4 P)           |  ---->   4 P
+//    8 P  +---------------------------------+
+//         :  nothing                        :
+//   32 P  +-- memslot 2 (8 P) --------------+
+//         |  vCPU 1's range (4 P)           |  ---->   8 P
+//   36 P  |  vCPU 3's range (4 P)           |  ---->  12 P
+//   40 P  +---------------------------------+
+//         :  nothing                        :
+//   64 P  [  unbacked_gpa(): no memslot     ]
+//   96 P  [  plain_gpa(): memslot 3, 1 P of anonymous memory, no guest_memfd ]
+//
+// A memslot's userspace_addr is the shared side at the same offsets: the gmem's
+// own mapping in place, anonymous memory per VM.
+// Memslots are apart in GPA space and no GPA equals its gmem offset, so a byte
+// read through the wrong binding never matches a pattern (patterns encode the
+// gmem offset).
+constexpr uint64_t kRangePages = 4;
 constexpr int kSlots = 2;
-constexpr uint64_t kSlotPages = 2 * kRangePages;  // two vCPU ranges per memslot
-constexpr uint64_t kSlotSize = kSlotPages * kPage;
-// Memslots are not adjacent in guest-physical space and their GPAs are not
-// their gmem offsets, so a byte read through the wrong binding never matches
-// a pattern (patterns encode the gmem offset).
-constexpr uint64_t kSlotStride = 4 * kSlotSize;
+constexpr uint64_t kSlotPages = 2 * kRangePages;
+constexpr uint64_t kSlotStridePages = 4 * kSlotPages;
 constexpr uint32_t kFirstSlot = 1;
-constexpr uint32_t kExtraSlot = kFirstSlot + kSlots;
-// A guest-physical page no memslot covers.
-constexpr uint64_t kUnbackedGpa = kTestGpaBase + kSlots * kSlotStride;
-// A page backed by a memslot without guest_memfd.
-constexpr uint64_t kPlainGpa = kUnbackedGpa + kSlotStride;
+constexpr uint32_t kPlainSlot = kFirstSlot + kSlots;
+static_assert(kSlots * kSlotPages / kRangePages == (uint64_t)kMaxScenarioVcpus);
+
+uint64_t page_bytes(uint64_t npages) { return npages * page_size(); }
+uint64_t slot_gpa(int slot) { return kTestGpaBase + slot * page_bytes(kSlotStridePages); }
+uint64_t range_gpa(int vcpu) { return slot_gpa(vcpu % kSlots) + (vcpu / kSlots) * page_bytes(kRangePages); }
+uint64_t range_gmem_offset(int vcpu)
+{
+	return (vcpu % kSlots) * page_bytes(kSlotPages) + (vcpu / kSlots) * page_bytes(kRangePages);
+}
+uint64_t unbacked_gpa() { return slot_gpa(kSlots); }
+uint64_t plain_gpa() { return slot_gpa(kSlots + 1); }
 
 constexpr uint64_t kSeedHost1 = 0x4801, kSeedGuest1 = 0x6701, kSeedPrivate1 = 0x5001,
 		   kSeedHost2 = 0x4802, kSeedPrivate2 = 0x5002;
 
+// Distinct per vCPU, so that a byte from a neighbour's range never matches.
+Seeds seeds_of(int vcpu)
+{
+	uint64_t d = (uint64_t)vcpu << 12;
+	return {kSeedHost1 + d, kSeedGuest1 + d, kSeedPrivate1 + d, kSeedHost2 + d, kSeedPrivate2 + d};
+}
+
 constexpr uint64_t kEncrypted = KVM_MAP_GPA_RANGE_ENCRYPTED;
 constexpr uint64_t kDecrypted = KVM_MAP_GPA_RANGE_DECRYPTED;
 
+// Pages [first, first + n) of a vCPU's range, as the guest half names them.
+struct Pages {
+	uint64_t gpa;
+	uint64_t gmem_offset;
+	uint64_t size;
+};
+
+Pages pages(const GuestRange &r, uint64_t first, uint64_t n)
+{
+	return {r.gpa + page_bytes(first), r.gmem_offset + page_bytes(first), page_bytes(n)};
+}
+
+Pages whole(const GuestRange &r) { return pages(r, 0, r.npages); }
+
 enum class AttrMode { PerVm, InPlace };
+enum class State { Shared, Private };
 
 // ------------------------------------------------------------ the VM
 
@@ -89,12 +147,13 @@ public:
 			require_guest_memfd(vm, flags);
 			content_flags_ = keep_contents_flags();
 		}
-		gmem_ = std::make_unique<GuestMemfd>(vm, kSlots * kSlotSize, flags);
-		shared_ = mode == AttrMode::PerVm ? Mapping::anonymous(kSlots * kSlotSize)
+		const uint64_t slot_size = page_bytes(kSlotPages);
+		gmem_ = std::make_unique<GuestMemfd>(vm, kSlots * slot_size, flags);
+		shared_ = mode == AttrMode::PerVm ? Mapping::anonymous(kSlots * slot_size)
 						  : gmem_->map();
 		for (int i = 0; i < kSlots; i++)
-			tvm.add_gmem_slot(kFirstSlot + i, slot_gpa(i), kSlotSize, *gmem_,
-					  i * kSlotSize, shared_.data() + i * kSlotSize);
+			tvm.add_gmem_slot(kFirstSlot + i, slot_gpa(i), slot_size, *gmem_, i * slot_size,
+					  shared_.data() + i * slot_size);
 		set_guest_hypercall_insn(tvm);
 	}
 
@@ -103,40 +162,34 @@ public:
 	bool in_place() const { return mode_ == AttrMode::InPlace; }
 	GuestMemfd &gmem() { return *gmem_; }
 
-	static uint64_t slot_gpa(int slot) { return kTestGpaBase + slot * kSlotStride; }
-	// vCPU i works on its own range: memslot i % kSlots, half i / kSlots.
-	static uint64_t range_gpa(int i) { return slot_gpa(i % kSlots) + (i / kSlots) * kRangeSize; }
-	static uint64_t range_offset(int i)
-	{
-		return (i % kSlots) * kSlotSize + (i / kSlots) * kRangeSize;
-	}
 	uint64_t gmem_offset(uint64_t gpa) const
 	{
 		for (int i = 0; i < kSlots; i++)
-			if (gpa >= slot_gpa(i) && gpa < slot_gpa(i) + kSlotSize)
-				return i * kSlotSize + (gpa - slot_gpa(i));
+			if (gpa >= slot_gpa(i) && gpa < slot_gpa(i) + page_bytes(kSlotPages))
+				return i * page_bytes(kSlotPages) + (gpa - slot_gpa(i));
 		throw Error("GPA " + hex(gpa) + " is in no test memslot");
 	}
-	// The host's view of the shared side of a range (anonymous memory, or
+	// The host's view of pages: their shared side (anonymous memory per VM,
 	// the gmem mapping in place).
-	uint8_t *shared_hva(uint64_t gpa) { return shared_.data() + gmem_offset(gpa); }
+	uint8_t *shared_view(const Pages &p) { return shared_.data() + p.gmem_offset; }
 
 	// KVM_SET_MEMORY_ATTRIBUTES(2) for [gpa, gpa + size); 0 or the errno.
-	int __convert(uint64_t gpa, uint64_t size, bool to_private)
+	int __convert(uint64_t gpa, uint64_t size, State to)
 	{
-		uint64_t attrs = to_private ? KVM_MEMORY_ATTRIBUTE_PRIVATE : 0;
+		uint64_t attrs = to == State::Private ? KVM_MEMORY_ATTRIBUTE_PRIVATE : 0;
 		if (mode_ == AttrMode::PerVm)
 			return tvm.vm().__set_memory_attributes(gpa, size, attrs);
 		return gmem_->convert(gmem_offset(gpa), size, attrs, content_flags_).err;
 	}
-	void convert(uint64_t gpa, uint64_t size, bool to_private)
+	void convert(uint64_t gpa, uint64_t size, State to)
 	{
-		int err = __convert(gpa, size, to_private);
+		int err = __convert(gpa, size, to);
 		if (err)
 			throw Error(std::string(in_place() ? "KVM_SET_MEMORY_ATTRIBUTES2" : "KVM_SET_MEMORY_ATTRIBUTES") +
-				    "(" + hex(gpa) + ", " + hex(size) + ", " + (to_private ? "PRIVATE" : "shared") +
-				    "): " + errno_name(err));
+				    "(" + hex(gpa) + ", " + hex(size) + ", " +
+				    (to == State::Private ? "PRIVATE" : "shared") + "): " + errno_name(err));
 	}
+	void convert(const Pages &p, State to) { convert(p.gpa, p.size, to); }
 
 private:
 	AttrMode mode_;
@@ -156,164 +209,169 @@ struct InPlaceConversions : ConversionVm {
 
 // ------------------------------------------------------------ host checks
 
-void expect_shared_pattern(ConversionVm &cv, uint64_t gpa, uint64_t npages, uint64_t seed)
+// Every shared byte of p is pattern(seed), or 0 for kZeroes.
+void expect_shared(ConversionVm &cv, const Pages &p, uint64_t seed, Where where = Where::here())
 {
-	const uint8_t *p = cv.shared_hva(gpa);
-	uint64_t off = cv.gmem_offset(gpa);
-	int64_t bad = seed ? find_pattern_mismatch(p, off, npages * kPage, seed)
-			   : find_nonzero(p, npages * kPage);
-	if (bad >= 0)
-		record_failure(__FILE__, __LINE__,
-			       "host: shared byte at gmem offset " + hex(off + bad) + " is " + hex(p[bad]) +
-				       ", expected " + hex(seed ? pattern_byte(seed, off + bad) : 0));
-	ASSERT_EQ(bad, -1);
+	const uint8_t *mem = cv.shared_view(p);
+	int64_t first_mismatch = seed == kZeroes ? find_nonzero(mem, p.size)
+						 : find_pattern_mismatch(mem, p.gmem_offset, p.size, seed);
+	const uint64_t i = first_mismatch;
+	ASSERT_EQ(first_mismatch, -1)
+		<< where << "host: shared byte at gmem offset " << hex(p.gmem_offset + i) << " is "
+		<< hex(mem[i]) << ", expected " << hex(seed == kZeroes ? 0 : pattern_byte(seed, p.gmem_offset + i))
+		<< (seed == kZeroes ? " (zeroes)" : " (pattern " + hex(seed) + ")");
 }
 
-void fill_shared(ConversionVm &cv, uint64_t gpa, uint64_t npages, uint64_t seed)
+void fill_shared(ConversionVm &cv, const Pages &p, uint64_t seed)
 {
-	fill_pattern(cv.shared_hva(gpa), cv.gmem_offset(gpa), npages * kPage, seed);
+	fill_pattern(cv.shared_view(p), p.gmem_offset, p.size, seed);
 }
 
 // In place, a private page is unreachable through the host mapping.
-void expect_host_sigbus(ConversionVm &cv, uint64_t gpa, uint64_t npages)
+void expect_sigbus(ConversionVm &cv, const Pages &p, Where where = Where::here())
 {
-	EXPECT_EQ(count_sigbus_pages(cv.shared_hva(gpa), npages * kPage, Access::Read), npages);
+	EXPECT_EQ(count_sigbus_pages(cv.shared_view(p), p.size, Access::Read), p.size / page_size())
+		<< where << "host reads of private pages at gmem offset " << hex(p.gmem_offset);
 }
 
-// ------------------------------------------------------------ scripts
+// The host's view of private pages: in place, SIGBUS; per VM, its shared
+// side, which are other pages and still hold shared_seed.
+void expect_private_hidden(ConversionVm &cv, const Pages &p, uint64_t shared_seed,
+			   Where where = Where::here())
+{
+	if (cv.in_place())
+		expect_sigbus(cv, p, where);
+	else
+		expect_shared(cv, p, shared_seed, where);
+}
 
-class ScriptBuilder {
+// ------------------------------------------------------------ sync points
+
+const char *sync_point_name(uint64_t point)
+{
+	switch (point) {
+	case kHostChecks: return "kHostChecks";
+	case kHostChecksThenWrites: return "kHostChecksThenWrites";
+	case kHostConvertsToPrivate: return "kHostConvertsToPrivate";
+	case kHostConvertsToShared: return "kHostConvertsToShared";
+	case kHostPunches: return "kHostPunches";
+	case kHostChecksWordRead: return "kHostChecksWordRead";
+	case kHostChecksWordWritten: return "kHostChecksWordWritten";
+	}
+	return nullptr;
+}
+
+std::string describe_ucall(const Ucall &uc)
+{
+	switch (uc.cmd) {
+	case UCALL_SYNC: {
+		const char *name = sync_point_name(uc.args[0]);
+		return "GUEST_SYNC(" + (name ? std::string(name) : std::to_string(uc.args[0])) +
+		       ") at guest line " + std::to_string(uc.line);
+	}
+	case UCALL_DONE:
+		return "GUEST_DONE";
+	default:
+		return "ucall " + std::to_string(uc.cmd);
+	}
+}
+
+void expect_sync_point(const Vcpu &vcpu, const Ucall &uc, SyncPoint point)
+{
+	if (uc.cmd != UCALL_SYNC || uc.args[0] != point)
+		throw Error("vCPU " + std::to_string(vcpu.id()) + ": expected GUEST_SYNC(" +
+			    sync_point_name(point) + "), got " + describe_ucall(uc));
+}
+
+// ------------------------------------------------------------ a scenario's vCPU
+
+enum class Punch { No, AfterToShared };
+
+// vCPU i running a scenario's guest half on its range (guest_ranges[i]).
+// run_to() runs it to the named GUEST_SYNC, serving on the way the
+// MAP_GPA_RANGE hypercalls it makes: the host converts what the guest asks
+// for (4 KiB pages of its own range only) and, with Punch::AfterToShared,
+// punches what became shared.
+class ScenarioVcpu {
 public:
-	ScriptBuilder(uint64_t gpa, uint64_t file_offset)
+	ScenarioVcpu(ConversionVm &cv, int i, GuestFn guest, Punch punch = Punch::No)
+		: cv_(cv),
+		  range_{range_gpa(i), range_gmem_offset(i), kRangePages, seeds_of(i),
+			 punch == Punch::AfterToShared},
+		  vcpu_(add(cv, i, guest, range_))
 	{
-		s_.gpa = gpa;
-		s_.file_offset = file_offset;
 	}
-	ScriptBuilder &check(uint64_t first, uint64_t n, uint64_t seed) { return add(kOpCheck, first, n, seed); }
-	ScriptBuilder &check_all(uint64_t seed) { return check(0, kRangePages, seed); }
-	ScriptBuilder &write(uint64_t first, uint64_t n, uint64_t seed) { return add(kOpWrite, first, n, seed); }
-	ScriptBuilder &write_all(uint64_t seed) { return write(0, kRangePages, seed); }
-	ScriptBuilder &map(uint64_t first, uint64_t n, bool to_private)
+
+	const Seeds &seeds() const { return range_.seeds; }
+	bool punched() const { return range_.punched; }
+	Pages pages(uint64_t first, uint64_t n) const { return ::pages(range_, first, n); }
+	Pages whole() const { return ::whole(range_); }
+	int conversions() const { return conversions_; }
+
+	void run_to(SyncPoint point) { expect_sync_point(vcpu_, next_ucall(), point); }
+	void run_to_done()
 	{
-		return add(kOpMap, first, n, to_private ? kEncrypted : kDecrypted);
+		Ucall uc = next_ucall();
+		if (uc.cmd != UCALL_DONE)
+			throw Error("vCPU " + std::to_string(vcpu_.id()) + ": expected GUEST_DONE, got " +
+				    describe_ucall(uc));
 	}
-	ScriptBuilder &map_all(bool to_private) { return map(0, kRangePages, to_private); }
-	ScriptBuilder &sync(uint64_t stage) { return add(kOpSync, 0, 0, stage); }
-	ConversionScript build() const { return s_; }
 
 private:
-	ScriptBuilder &add(uint64_t kind, uint64_t first, uint64_t n, uint64_t arg)
+	static Vcpu &add(ConversionVm &cv, int i, GuestFn guest, const GuestRange &range)
 	{
-		if (n_ + 1 >= kMaxConversionOps)
-			throw Error("conversion script longer than " + std::to_string(kMaxConversionOps) + " steps");
-		s_.ops[n_++] = {kind, first, n, arg};
-		return *this;
+		cv.tvm.guest_global(guest_ranges[i]) = range;
+		return cv.tvm.add_vcpu(guest, i);
 	}
-	ConversionScript s_{};
-	int n_ = 0;
-};
 
-struct Seeds {
-	uint64_t host1, guest1, private1, host2;
-	// Distinct per vCPU, so that a byte from a neighbour's range never matches.
-	static Seeds of(int i)
+	Ucall next_ucall()
 	{
-		uint64_t d = (uint64_t)i << 12;
-		return {kSeedHost1 + d, kSeedGuest1 + d, kSeedPrivate1 + d, kSeedHost2 + d};
+		for (; exits_ < 1000; exits_++) {
+			TestVm::Step st = cv_.tvm.step(vcpu_);
+			if (st.err)
+				throw Error("vCPU " + std::to_string(vcpu_.id()) + ": KVM_RUN " + errno_name(st.err) +
+					    " with " + vcpu_.exit_reason_name());
+			if (st.is_ucall)
+				return st.ucall;
+			kvm_run &run = vcpu_.run_state();
+			if (run.exit_reason != KVM_EXIT_HYPERCALL)
+				throw Error("vCPU " + std::to_string(vcpu_.id()) + ": unexpected " +
+					    vcpu_.exit_reason_name() + ": " + arch::describe_exit(vcpu_));
+			serve_map_gpa_range(run);
+		}
+		throw Error("vCPU " + std::to_string(vcpu_.id()) + " made no progress within 1000 exits");
 	}
-};
 
-// ------------------------------------------------------------ driving a vCPU
-
-// Runs one vCPU to GUEST_DONE, serving its MAP_GPA_RANGE hypercalls on its
-// own range and its GUEST_SYNCs through on_sync.
-struct VcpuDriver {
-	ConversionVm &cv;
-	Vcpu &vcpu;
-	uint64_t gpa = 0, npages = 0;  // the range the vCPU may convert
-	bool punch_after_to_shared = false;
-	std::function<void(uint64_t stage)> on_sync = {};
-	int conversions = 0;
-	int expected_syncs = 0;  // GUEST_SYNCs the script has; all must be seen
-	int syncs = 0;
-
-	void handle_map_gpa_range(kvm_run &run)
+	void serve_map_gpa_range(kvm_run &run)
 	{
 		HypercallExit e = hypercall_exit_of(run);
 		ASSERT_EQ(e.nr, (uint64_t)KVM_HC_MAP_GPA_RANGE);
 		ASSERT_EQ(e.flags, (uint64_t)KVM_EXIT_HYPERCALL_LONG_MODE);
-		uint64_t req_gpa = e.args[0], req_pages = e.args[1], attrs = e.args[2];
-		// The guest only converts 4 KiB pages of its own range.
-		bool valid = (attrs & ~kEncrypted) == KVM_MAP_GPA_RANGE_PAGE_SZ_4K && req_gpa >= gpa &&
-			     req_pages && req_gpa + req_pages * kPage <= gpa + npages * kPage;
+		uint64_t gpa = e.args[0], npages = e.args[1], attrs = e.args[2];
+		uint64_t size = npages * kMapGpaRangePage;
+		bool valid = (attrs & ~kEncrypted) == KVM_MAP_GPA_RANGE_PAGE_SZ_4K && gpa >= range_.gpa &&
+			     npages && gpa + size <= range_.gpa + page_bytes(range_.npages);
+		EXPECT_TRUE(valid) << "vCPU " << vcpu_.id() << " asked MAP_GPA_RANGE(" << hex(gpa) << ", "
+				   << npages << ", " << hex(attrs) << ") outside its range " << hex(range_.gpa)
+				   << " + " << range_.npages << " pages";
 		if (!valid) {
-			record_failure(__FILE__, __LINE__,
-				       "vCPU " + std::to_string(vcpu.id()) + " asked MAP_GPA_RANGE(" + hex(req_gpa) +
-					       ", " + std::to_string(req_pages) + ", " + hex(attrs) +
-					       ") outside its range " + hex(gpa) + "+" + std::to_string(npages));
 			set_hypercall_return(run, kKvmEinval);
 			return;
 		}
-		bool to_private = attrs & kEncrypted;
-		cv.convert(req_gpa, req_pages * kPage, to_private);
-		if (!to_private && punch_after_to_shared)
-			cv.gmem().punch_hole(cv.gmem_offset(req_gpa), req_pages * kPage);
-		conversions++;
+		State to = attrs & kEncrypted ? State::Private : State::Shared;
+		cv_.convert(gpa, size, to);
+		if (to == State::Shared && range_.punched)
+			cv_.gmem().punch_hole(cv_.gmem_offset(gpa), size);
+		conversions_++;
 		set_hypercall_return(run, 0);
 	}
 
-	void run_to_done()
-	{
-		for (int exits = 0; exits < 1000; exits++) {
-			TestVm::Step st = cv.tvm.step(vcpu);
-			kvm_run &run = vcpu.run_state();
-			if (st.err) {
-				throw Error("vCPU " + std::to_string(vcpu.id()) + ": KVM_RUN " + errno_name(st.err) +
-					    " with " + vcpu.exit_reason_name());
-			}
-			if (st.is_ucall) {
-				if (st.ucall.cmd == UCALL_DONE) {
-					ASSERT_EQ(syncs, expected_syncs);
-					return;
-				}
-				if (st.ucall.cmd == UCALL_SYNC) {
-					syncs++;
-					if (on_sync)
-						on_sync(st.ucall.args[0]);
-					continue;
-				}
-				throw Error("unexpected ucall " + std::to_string(st.ucall.cmd));
-			}
-			if (run.exit_reason == KVM_EXIT_HYPERCALL) {
-				handle_map_gpa_range(run);
-				continue;
-			}
-			throw Error("vCPU " + std::to_string(vcpu.id()) + ": unexpected " + vcpu.exit_reason_name() +
-				    ": " + arch::describe_exit(vcpu));
-		}
-		throw Error("vCPU " + std::to_string(vcpu.id()) + " did not finish within 1000 exits");
-	}
+	ConversionVm &cv_;
+	const GuestRange range_;
+	Vcpu &vcpu_;
+	int conversions_ = 0;
+	int exits_ = 0;
 };
-
-// Adds vCPU i running `script` and returns its driver.
-VcpuDriver make_driver(ConversionVm &cv, int i, const ConversionScript &script)
-{
-	cv.tvm.guest_global(conversion_scripts[i]) = script;
-	Vcpu &vcpu = cv.tvm.add_vcpu(guest_run_conversion_script, i);
-	VcpuDriver d{cv, vcpu};
-	d.gpa = script.gpa;
-	d.npages = kRangePages;
-	for (const ConversionOp &op : script.ops)
-		d.expected_syncs += op.kind == kOpSync;
-	return d;
-}
-
-// Several drivers, each on its own thread; failures are collected.
-void run_in_threads(std::vector<VcpuDriver> &drivers)
-{
-	kvmt::run_in_threads((int)drivers.size(), [&](int i) { drivers[i].run_to_done(); });
-}
-
 
 void require_guest_hypercalls(const VmTypeInfo &type)
 {
@@ -331,347 +389,376 @@ void enable_map_gpa_range_exit(ConversionVm &cv)
 			    errno_name(err));
 }
 
-// ------------------------------------------------------------ round trip
+using HostHalf = void (*)(ConversionVm &, ScenarioVcpu &);
 
-// The guest's round trip over its whole range: write while shared, convert
-// to private, write private data, back to shared, check what the host wrote,
-// and once more. The expectations are the contract's for each mode:
-//   per_vm    private and shared are different pages; fresh private memory
-//             reads 0; private data survives a trip through shared unless
-//             the private backing was punched.
-//   in_place  one page: data survives every conversion (SW_PROTECTED;
-//             PRESERVE on content-mode kernels) unless punched.
-ConversionScript round_trip_script(const ConversionVm &cv, int i, const Seeds &s, bool punch)
+// Runs a scenario on nvcpus vCPUs at once, each on its own range and thread.
+void run_scenario(ConversionVm &cv, int nvcpus, Punch punch, GuestFn guest, HostHalf host)
 {
-	ScriptBuilder b(ConversionVm::range_gpa(i), ConversionVm::range_offset(i));
-	b.check_all(s.host1).write_all(s.guest1).sync(1);
-	b.map_all(true).check_all(cv.in_place() ? s.guest1 : 0).write_all(s.private1).sync(2);
-	uint64_t after_shared = cv.in_place() ? (punch ? 0 : s.private1) : s.host2;
-	b.map_all(false).check_all(after_shared).sync(3);
-	uint64_t private_again = cv.in_place() ? s.host2 : (punch ? 0 : s.private1);
-	b.map_all(true).check_all(private_again).sync(4);
-	b.map_all(false).check_all(cv.in_place() ? (punch ? 0 : s.host2) : s.host2);
-	return b.build();
+	std::vector<ScenarioVcpu> vcpus;
+	vcpus.reserve(nvcpus);
+	for (int i = 0; i < nvcpus; i++)
+		vcpus.emplace_back(cv, i, guest, punch);
+	kvmt::run_in_threads(nvcpus, [&](int i) { host(cv, vcpus[i]); });
 }
 
-void round_trip_host_side(ConversionVm &cv, VcpuDriver &d, const Seeds &s, bool punch)
+// ------------------------------------------------------------ round trips
+
+// The host half of guest_round_trip_per_vm: the shared side is anonymous
+// memory, which the guest's private writes never reach.
+void round_trip_per_vm(ConversionVm &cv, ScenarioVcpu &g)
 {
-	uint64_t gpa = d.gpa;
-	fill_shared(cv, gpa, kRangePages, s.host1);
-	d.punch_after_to_shared = punch;
-	d.on_sync = [&cv, gpa, s, punch](uint64_t stage) {
-		switch (stage) {
-		case 1:  // the host sees the guest's shared writes
-			expect_shared_pattern(cv, gpa, kRangePages, s.guest1);
-			break;
-		case 2:
-			if (cv.in_place()) {
-				expect_host_sigbus(cv, gpa, kRangePages);
-			} else {
-				// The guest's private writes went to the guest_memfd.
-				expect_shared_pattern(cv, gpa, kRangePages, s.guest1);
-				fill_shared(cv, gpa, kRangePages, s.host2);
-			}
-			break;
-		case 3:
-			if (cv.in_place()) {
-				// The same page: the guest's private data, now shared.
-				expect_shared_pattern(cv, gpa, kRangePages, punch ? 0 : s.private1);
-				fill_shared(cv, gpa, kRangePages, s.host2);
-			} else {
-				expect_shared_pattern(cv, gpa, kRangePages, s.host2);
-			}
-			break;
-		case 4:
-			if (cv.in_place())
-				expect_host_sigbus(cv, gpa, kRangePages);
-			else
-				expect_shared_pattern(cv, gpa, kRangePages, s.host2);
-			break;
-		default:
-			ASSERT_EQ(stage, 0u);
-		}
-	};
+	const Seeds &s = g.seeds();
+	const Pages range = g.whole();
+
+	fill_shared(cv, range, s.host1);
+	g.run_to(kHostChecks);  // shared, the guest wrote guest1
+	expect_shared(cv, range, s.guest1);
+	g.run_to(kHostChecksThenWrites);  // private, the guest wrote private1
+	expect_shared(cv, range, s.guest1);
+	fill_shared(cv, range, s.host2);
+	g.run_to(kHostChecks);  // shared, the guest read host2
+	expect_shared(cv, range, s.host2);
+	g.run_to(kHostChecks);  // private again
+	expect_shared(cv, range, s.host2);
+	g.run_to_done();  // shared, the guest read host2
+	EXPECT_EQ(g.conversions(), 4);
 }
 
-void guest_driven_round_trips(ConversionVm &cv, int vcpus, bool punch)
+// The host half of guest_round_trip_in_place: one page under both views.
+void round_trip_in_place(ConversionVm &cv, ScenarioVcpu &g)
+{
+	const Seeds &s = g.seeds();
+	const Pages range = g.whole();
+	const uint64_t private1_unless_punched = g.punched() ? kZeroes : s.private1;
+
+	fill_shared(cv, range, s.host1);
+	g.run_to(kHostChecks);  // shared, the guest wrote guest1
+	expect_shared(cv, range, s.guest1);
+	g.run_to(kHostChecks);  // private, the guest wrote private1
+	expect_sigbus(cv, range);
+	g.run_to(kHostChecksThenWrites);  // shared again
+	expect_shared(cv, range, private1_unless_punched);
+	fill_shared(cv, range, s.host2);
+	g.run_to(kHostChecks);  // private, the guest read host2
+	expect_sigbus(cv, range);
+	g.run_to_done();  // shared, the guest read host2_unless_punched
+	EXPECT_EQ(g.conversions(), 4);
+}
+
+void guest_driven_round_trips(ConversionVm &cv, int nvcpus, Punch punch)
 {
 	enable_map_gpa_range_exit(cv);
-	std::vector<VcpuDriver> drivers;
-	std::vector<Seeds> seeds;
-	for (int i = 0; i < vcpus; i++)
-		seeds.push_back(Seeds::of(i));
-	for (int i = 0; i < vcpus; i++) {
-		drivers.push_back(make_driver(cv, i, round_trip_script(cv, i, seeds[i], punch)));
-	}
-	for (int i = 0; i < vcpus; i++)
-		round_trip_host_side(cv, drivers[i], seeds[i], punch);
-	run_in_threads(drivers);
-	for (const VcpuDriver &d : drivers)
-		EXPECT_EQ(d.conversions, 4);
+	if (cv.in_place())
+		run_scenario(cv, nvcpus, punch, guest_round_trip_in_place, round_trip_in_place);
+	else
+		run_scenario(cv, nvcpus, punch, guest_round_trip_per_vm, round_trip_per_vm);
+}
+
+// Guest-asked conversions take effect; each side reads its page's last write (spec 3 Guest side, Contents).
+void guest_driven(ConversionVm &cv) { guest_driven_round_trips(cv, 1, Punch::No); }
+
+// A page punched after going shared reads 0 at its next touch, in either state (spec 3 Truncation).
+void guest_driven_punch(ConversionVm &cv) { guest_driven_round_trips(cv, 1, Punch::AfterToShared); }
+
+// 4 vCPUs converting own ranges of one gmem in 2 memslots at once see only their data (spec 3 State).
+void guest_driven_4vcpus_2slots(ConversionVm &cv) { guest_driven_round_trips(cv, 4, Punch::No); }
+
+// The same with punches, which free only the punching vCPU's pages (spec 3 State, Truncation).
+void guest_driven_4vcpus_2slots_punch(ConversionVm &cv)
+{
+	guest_driven_round_trips(cv, 4, Punch::AfterToShared);
 }
 
 // ------------------------------------------------------------ partial ranges
 
-// Conversions of single pages and sub-ranges, and a request over a range
-// that is partly in the target state already.
+// The host half of guest_partial_per_vm: private writes never reach the
+// anonymous memory, so the shared side holds guest1 throughout.
+void partial_per_vm(ConversionVm &cv, ScenarioVcpu &g)
+{
+	const Seeds &s = g.seeds();
+	const Pages range = g.whole();
+
+	fill_shared(cv, range, s.host1);
+	g.run_to(kHostChecks);  // shared, the guest wrote guest1
+	expect_shared(cv, range, s.guest1);
+	g.run_to(kHostChecks);  // page 1 private, holding private1
+	expect_shared(cv, range, s.guest1);
+	g.run_to(kHostChecks);  // pages 2-3 private, holding private1
+	expect_shared(cv, range, s.guest1);
+	g.run_to(kHostChecks);  // all shared
+	expect_shared(cv, range, s.guest1);
+	g.run_to_done();
+	EXPECT_EQ(g.conversions(), 5);
+}
+
+// The host half of guest_partial_in_place: data stays with its page, private
+// pages fault.
+void partial_in_place(ConversionVm &cv, ScenarioVcpu &g)
+{
+	const Seeds &s = g.seeds();
+	const Pages range = g.whole(), page0 = g.pages(0, 1), page1 = g.pages(1, 1);
+	const Pages pages1_3 = g.pages(1, 3), pages2_3 = g.pages(2, 2);
+
+	fill_shared(cv, range, s.host1);
+	g.run_to(kHostChecks);  // shared, the guest wrote guest1
+	expect_shared(cv, range, s.guest1);
+	g.run_to(kHostChecks);  // page 1 private, holding private1
+	expect_shared(cv, page0, s.guest1);
+	expect_sigbus(cv, page1);
+	expect_shared(cv, pages2_3, s.guest1);
+	g.run_to(kHostChecks);  // pages 2-3 private, page 1 shared again
+	expect_shared(cv, page0, s.guest1);
+	expect_shared(cv, page1, s.private1);
+	expect_sigbus(cv, pages2_3);
+	g.run_to(kHostChecks);  // all shared
+	expect_shared(cv, page0, s.guest1);
+	expect_shared(cv, pages1_3, s.private1);
+	g.run_to_done();
+	EXPECT_EQ(g.conversions(), 5);
+}
+
+// Single pages convert alone; a range partly in the target state converts the rest (spec 3 Guest side).
 void guest_driven_partial(ConversionVm &cv)
 {
 	enable_map_gpa_range_exit(cv);
-	const Seeds s = Seeds::of(0);
-	ScriptBuilder b(ConversionVm::range_gpa(0), ConversionVm::range_offset(0));
-	b.check_all(s.host1).write_all(s.guest1).sync(1);
-	if (!cv.in_place()) {
-		b.map(1, 1, true).check(0, 1, s.guest1).check(1, 1, 0).check(2, 2, s.guest1);
-		b.write(1, 1, s.private1).sync(2);
-		b.map(2, 2, true).check(0, 1, s.guest1).check(1, 1, s.private1).check(2, 2, 0);
-		b.write(2, 2, s.private1);
-		b.map(1, 1, false).check(0, 2, s.guest1).check(2, 2, s.private1).sync(3);
-		b.map(0, 4, false).check_all(s.guest1).sync(4);
-		// Back to private: page 0's private side was never written.
-		b.map(0, 4, true).check(0, 1, 0).check(1, 3, s.private1);
-	} else {
-		b.map(1, 1, true).check_all(s.guest1).write(1, 1, s.private1).sync(2);
-		b.map(2, 2, true).check(0, 1, s.guest1).check(1, 1, s.private1).check(2, 2, s.guest1);
-		b.write(2, 2, s.private1);
-		b.map(1, 1, false).check(0, 1, s.guest1).check(1, 3, s.private1).sync(3);
-		b.map(0, 4, false).check(0, 1, s.guest1).check(1, 3, s.private1).sync(4);
-		b.map(0, 4, true).check(0, 1, s.guest1).check(1, 3, s.private1);
-	}
-	VcpuDriver d = make_driver(cv, 0, b.build());
-	uint64_t gpa = d.gpa;
-	fill_shared(cv, gpa, kRangePages, s.host1);
-	d.on_sync = [&cv, gpa, s](uint64_t stage) {
-		auto page = [gpa](uint64_t i) { return gpa + i * kPage; };
-		if (!cv.in_place()) {
-			// Private writes never reach the anonymous memory.
-			expect_shared_pattern(cv, gpa, kRangePages, s.guest1);
-			return;
-		}
-		switch (stage) {
-		case 1:
-			expect_shared_pattern(cv, gpa, kRangePages, s.guest1);
-			break;
-		case 2:  // only page 1 is private
-			expect_shared_pattern(cv, page(0), 1, s.guest1);
-			expect_host_sigbus(cv, page(1), 1);
-			expect_shared_pattern(cv, page(2), 2, s.guest1);
-			break;
-		case 3:  // pages 2-3 are private
-			expect_shared_pattern(cv, page(0), 1, s.guest1);
-			expect_shared_pattern(cv, page(1), 1, s.private1);
-			expect_host_sigbus(cv, page(2), 2);
-			break;
-		case 4:
-			expect_shared_pattern(cv, page(0), 1, s.guest1);
-			expect_shared_pattern(cv, page(1), 3, s.private1);
-			break;
-		}
-	};
-	d.run_to_done();
-	EXPECT_EQ(d.conversions, 5);
+	if (cv.in_place())
+		run_scenario(cv, 1, Punch::No, guest_partial_in_place, partial_in_place);
+	else
+		run_scenario(cv, 1, Punch::No, guest_partial_per_vm, partial_per_vm);
 }
 
 // ------------------------------------------------------------ host-driven
 
-// The host converts between the guest's steps (no hypercalls).
+// The host half of guest_host_driven_per_vm.
+void host_driven_per_vm(ConversionVm &cv, ScenarioVcpu &g)
+{
+	const Seeds &s = g.seeds();
+	const Pages range = g.whole();
+
+	fill_shared(cv, range, s.host1);
+	g.run_to(kHostConvertsToPrivate);  // shared, the guest wrote guest1
+	expect_shared(cv, range, s.guest1);
+	cv.convert(range, State::Private);
+	g.run_to(kHostConvertsToShared);  // the guest wrote private1 into the guest_memfd
+	expect_shared(cv, range, s.guest1);
+	cv.convert(range, State::Shared);
+	g.run_to(kHostConvertsToPrivate);  // the guest read guest1
+	expect_shared(cv, range, s.guest1);
+	cv.convert(range, State::Private);
+	g.run_to_done();  // the guest read private1
+}
+
+// The host half of guest_host_driven_in_place.
+void host_driven_in_place(ConversionVm &cv, ScenarioVcpu &g)
+{
+	const Seeds &s = g.seeds();
+	const Pages range = g.whole();
+
+	fill_shared(cv, range, s.host1);
+	g.run_to(kHostConvertsToPrivate);  // shared, the guest wrote guest1
+	expect_shared(cv, range, s.guest1);
+	cv.convert(range, State::Private);
+	g.run_to(kHostConvertsToShared);  // the guest read guest1, wrote private1
+	expect_sigbus(cv, range);
+	cv.convert(range, State::Shared);
+	g.run_to(kHostConvertsToPrivate);  // the guest read private1
+	expect_shared(cv, range, s.private1);
+	cv.convert(range, State::Private);
+	g.run_to_done();  // the guest read private1
+}
+
+// Host conversions between guest steps take effect without exits, same data rules (spec 3 Contents).
 void host_driven(ConversionVm &cv)
 {
-	const Seeds s = Seeds::of(0);
-	ScriptBuilder b(ConversionVm::range_gpa(0), ConversionVm::range_offset(0));
-	b.check_all(s.host1).write_all(s.guest1).sync(1);
-	b.check_all(cv.in_place() ? s.guest1 : 0).write_all(s.private1).sync(2);
-	b.check_all(cv.in_place() ? s.private1 : s.guest1).sync(3);
-	b.check_all(s.private1);
-	VcpuDriver d = make_driver(cv, 0, b.build());
-	uint64_t gpa = d.gpa;
-	fill_shared(cv, gpa, kRangePages, s.host1);
-	d.on_sync = [&cv, gpa, s](uint64_t stage) {
-		switch (stage) {
-		case 1:
-			expect_shared_pattern(cv, gpa, kRangePages, s.guest1);
-			cv.convert(gpa, kRangeSize, true);
-			break;
-		case 2:
-			if (cv.in_place())
-				expect_host_sigbus(cv, gpa, kRangePages);
-			else
-				expect_shared_pattern(cv, gpa, kRangePages, s.guest1);
-			cv.convert(gpa, kRangeSize, false);
-			break;
-		case 3:
-			expect_shared_pattern(cv, gpa, kRangePages, cv.in_place() ? s.private1 : s.guest1);
-			cv.convert(gpa, kRangeSize, true);
-			break;
-		}
-	};
-	d.run_to_done();
+	if (cv.in_place())
+		run_scenario(cv, 1, Punch::No, guest_host_driven_in_place, host_driven_in_place);
+	else
+		run_scenario(cv, 1, Punch::No, guest_host_driven_per_vm, host_driven_per_vm);
 }
 
 // ------------------------------------------------------------ punch
 
-// Punching private memory frees its pages, not their state: the guest reads
-// zeros from a private page afterwards, not the shared side's data.
-void punch_private(ConversionVm &cv)
+// Punched private pages stay private and read 0, not shared data; neighbours keep theirs (spec 3 Truncation).
+void punch_private_reads_zero(ConversionVm &cv)
 {
-	const Seeds s = Seeds::of(0);
-	ScriptBuilder b(ConversionVm::range_gpa(0), ConversionVm::range_offset(0));
-	b.write_all(s.private1).sync(1);
-	b.check(0, 1, s.private1).check(1, 2, 0).check(3, 1, s.private1);
-	b.write(1, 2, kSeedPrivate2).sync(2);
-	b.check(0, 1, s.private1).check(1, 2, kSeedPrivate2).check(3, 1, s.private1);
-	VcpuDriver d = make_driver(cv, 0, b.build());
-	uint64_t gpa = d.gpa;
-	fill_shared(cv, gpa, kRangePages, s.host1);
-	cv.convert(gpa, kRangeSize, true);
-	d.on_sync = [&cv, gpa, s](uint64_t stage) {
-		if (cv.in_place())
-			expect_host_sigbus(cv, gpa, kRangePages);
-		else
-			expect_shared_pattern(cv, gpa, kRangePages, s.host1);
-		if (stage == 1)
-			cv.gmem().punch_hole(cv.gmem_offset(gpa) + kPage, 2 * kPage);
-	};
-	d.run_to_done();
+	ScenarioVcpu g(cv, 0, guest_punch_private);
+	const Seeds &s = g.seeds();
+	const Pages range = g.whole(), pages1_2 = g.pages(1, 2);
+
+	fill_shared(cv, range, s.host1);
+	cv.convert(range, State::Private);
+	g.run_to(kHostPunches);  // the guest wrote private1
+	expect_private_hidden(cv, range, s.host1);
+	cv.gmem().punch_hole(pages1_2.gmem_offset, pages1_2.size);
+	g.run_to(kHostChecks);  // the guest read 0 from pages 1-2 and wrote private2 there
+	expect_private_hidden(cv, range, s.host1);
+	g.run_to_done();  // the guest read private2 from pages 1-2, private1 around them
 }
 
 // ------------------------------------------------------------ exits
 
+constexpr uint64_t kWordA = 0x0123456789abcdefULL, kWordB = 0xfedcba9876543210ULL;
+
 // vCPU 0 runs guest_read_then_write(gpa, value) on a page the test maps.
 Vcpu &add_word_vcpu(ConversionVm &cv, uint64_t gpa, uint64_t value)
 {
-	cv.tvm.map_identity(gpa, kPage);
+	cv.tvm.map_identity(gpa, page_size());
 	return cv.tvm.add_vcpu(guest_read_then_write, gpa, value);
 }
 
-void expect_memory_fault(Vcpu &vcpu, int err, uint64_t gpa)
+// Runs the word vCPU to its read; returns the word it read.
+uint64_t run_to_word_read(ConversionVm &cv, Vcpu &vcpu)
 {
-	kvm_run &run = vcpu.run_state();
-	ASSERT_EQ(errno_name(err), errno_name(EFAULT));
-	ASSERT_EQ(vcpu.exit_reason_name(), exit_reason_name(KVM_EXIT_MEMORY_FAULT));
-	memory_fault_exit mf = memory_fault_of(run);
-	EXPECT_EQ(hex(mf.flags), hex(KVM_MEMORY_EXIT_FLAG_PRIVATE));
-	EXPECT_EQ(hex(mf.gpa), hex(gpa));
-	EXPECT_EQ(mf.size, kPage);
+	Ucall uc = cv.tvm.run(vcpu);
+	expect_sync_point(vcpu, uc, kHostChecksWordRead);
+	return uc.args[1];
 }
 
-Ucall expect_sync(ConversionVm &cv, Vcpu &vcpu, uint64_t stage)
+void run_to_word_written(ConversionVm &cv, Vcpu &vcpu)
 {
-	return cv.tvm.run_to_sync(vcpu, stage);
+	expect_sync_point(vcpu, cv.tvm.run(vcpu), kHostChecksWordWritten);
 }
 
-// An emulated MMIO access of 8 bytes at gpa; a read gets `value`.
-void serve_mmio(ConversionVm &cv, Vcpu &vcpu, uint64_t gpa, bool is_write, uint64_t value)
+// The vCPU's next access exits with KVM_EXIT_MEMORY_FAULT: KVM_RUN fails
+// with EFAULT, and the exit names the private page at gpa.
+void expect_memory_fault(ConversionVm &cv, Vcpu &vcpu, uint64_t gpa, Where where = Where::here())
 {
 	TestVm::Step st = cv.tvm.step(vcpu);
-	ASSERT_EQ(errno_name(st.err), errno_name(0));
-	ASSERT_FALSE(st.is_ucall);
-	kvm_run &run = vcpu.run_state();
-	ASSERT_EQ(vcpu.exit_reason_name(), exit_reason_name(KVM_EXIT_MMIO));
-	EXPECT_EQ(hex(run.mmio.phys_addr), hex(gpa));
-	EXPECT_EQ(run.mmio.len, 8u);
-	EXPECT_EQ((bool)run.mmio.is_write, is_write);
-	if (is_write) {
-		uint64_t data;
-		memcpy(&data, run.mmio.data, sizeof(data));
-		EXPECT_EQ(hex(data), hex(value));
-	} else {
-		memcpy(run.mmio.data, &value, sizeof(value));
-	}
+	ASSERT_FALSE(st.is_ucall) << where;
+	ASSERT_EQ(Errno(st.err), Errno(EFAULT)) << where;
+	ASSERT_EQ(vcpu.exit_reason_name(), exit_reason_name(KVM_EXIT_MEMORY_FAULT)) << where;
+	memory_fault_exit mf = memory_fault_of(vcpu.run_state());
+	EXPECT_EQ(mf.flags, (uint64_t)KVM_MEMORY_EXIT_FLAG_PRIVATE) << where;
+	EXPECT_EQ(mf.gpa, gpa) << where;
+	EXPECT_EQ(mf.size, page_size()) << where;
 }
 
-constexpr uint64_t kWordA = 0x0123456789abcdefULL, kWordB = 0xfedcba9876543210ULL;
-
-// A GPA without memslot is shared: accesses are emulated MMIO.
-void mmio_without_memslot(ConversionVm &cv)
+// The vCPU's next access is an emulated 8-byte MMIO access at gpa.
+kvm_run &expect_mmio(ConversionVm &cv, Vcpu &vcpu, uint64_t gpa, bool is_write, Where where)
 {
-	Vcpu &vcpu = add_word_vcpu(cv, kUnbackedGpa, kWordB);
-	serve_mmio(cv, vcpu, kUnbackedGpa, false, kWordA);
-	EXPECT_EQ(hex(expect_sync(cv, vcpu, 1).args[1]), hex(kWordA));
-	serve_mmio(cv, vcpu, kUnbackedGpa, true, kWordB);
-	expect_sync(cv, vcpu, 2);
-}
-
-// PRIVATE on a GPA without memslot: a memory fault; converted to shared, the
-// access completes as MMIO.
-void memory_fault_without_memslot(ConversionVm &cv)
-{
-	Vcpu &vcpu = add_word_vcpu(cv, kUnbackedGpa, kWordB);
-	cv.convert(kUnbackedGpa, kPage, true);
 	TestVm::Step st = cv.tvm.step(vcpu);
-	ASSERT_FALSE(st.is_ucall);
-	expect_memory_fault(vcpu, st.err, kUnbackedGpa);
-	cv.convert(kUnbackedGpa, kPage, false);
-	serve_mmio(cv, vcpu, kUnbackedGpa, false, kWordA);
-	EXPECT_EQ(hex(expect_sync(cv, vcpu, 1).args[1]), hex(kWordA));
+	ASSERT_EQ(Errno(st.err), Errno(0)) << where;
+	ASSERT_FALSE(st.is_ucall) << where;
+	kvm_run &run = vcpu.run_state();
+	ASSERT_EQ(vcpu.exit_reason_name(), exit_reason_name(KVM_EXIT_MMIO)) << where;
+	EXPECT_EQ(run.mmio.phys_addr, gpa) << where;
+	EXPECT_EQ(run.mmio.len, 8u) << where;
+	EXPECT_EQ((bool)run.mmio.is_write, is_write) << where;
+	return run;
 }
 
-// PRIVATE on a memslot without guest_memfd: a memory fault; converted to
-// shared, the guest reads the memslot's memory and its write lands there.
-void memory_fault_plain_memslot(ConversionVm &cv)
+// ... a read, which gets `answer`.
+void serve_mmio_read(ConversionVm &cv, Vcpu &vcpu, uint64_t gpa, uint64_t answer,
+		     Where where = Where::here())
 {
-	Mapping plain = Mapping::anonymous(kPage);
+	kvm_run &run = expect_mmio(cv, vcpu, gpa, false, where);
+	memcpy(run.mmio.data, &answer, sizeof(answer));
+}
+
+// ... a write of `value`.
+void expect_mmio_write(ConversionVm &cv, Vcpu &vcpu, uint64_t gpa, uint64_t value,
+		       Where where = Where::here())
+{
+	kvm_run &run = expect_mmio(cv, vcpu, gpa, true, where);
+	uint64_t data;
+	memcpy(&data, run.mmio.data, sizeof(data));
+	EXPECT_EQ(data, value) << where;
+}
+
+// A GPA without memslot is shared: guest accesses are MMIO exits with gpa, len, data (spec 3 Guest side).
+void mmio_exit_without_memslot(ConversionVm &cv)
+{
+	const uint64_t gpa = unbacked_gpa();
+	Vcpu &vcpu = add_word_vcpu(cv, gpa, kWordB);
+
+	serve_mmio_read(cv, vcpu, gpa, kWordA);
+	EXPECT_EQ(run_to_word_read(cv, vcpu), kWordA);
+	expect_mmio_write(cv, vcpu, gpa, kWordB);
+	run_to_word_written(cv, vcpu);
+}
+
+// PRIVATE with no memslot: a memory-fault exit; made shared, the access is MMIO (spec 2, legacy path).
+void memory_fault_private_without_memslot(ConversionVm &cv)
+{
+	const uint64_t gpa = unbacked_gpa();
+	Vcpu &vcpu = add_word_vcpu(cv, gpa, kWordB);
+
+	cv.convert(gpa, page_size(), State::Private);
+	expect_memory_fault(cv, vcpu, gpa);  // the guest's read
+	cv.convert(gpa, page_size(), State::Shared);
+	serve_mmio_read(cv, vcpu, gpa, kWordA);  // the same read, resumed
+	EXPECT_EQ(run_to_word_read(cv, vcpu), kWordA);
+}
+
+// PRIVATE on a memslot without gmem: a memory-fault exit; made shared, it reads the memslot (spec 2, legacy).
+void memory_fault_private_on_plain_memslot(ConversionVm &cv)
+{
+	const uint64_t gpa = plain_gpa();
+	Mapping plain = Mapping::anonymous(page_size());
 	uint64_t *word = reinterpret_cast<uint64_t *>(plain.data());
 	*word = kWordA;
-	cv.tvm.vm().set_memslot({kExtraSlot, 0, kPlainGpa, kPage, plain.data(), -1, 0});
-	Vcpu &vcpu = add_word_vcpu(cv, kPlainGpa, kWordB);
-	cv.convert(kPlainGpa, kPage, true);
-	TestVm::Step st = cv.tvm.step(vcpu);
-	ASSERT_FALSE(st.is_ucall);
-	expect_memory_fault(vcpu, st.err, kPlainGpa);
-	cv.convert(kPlainGpa, kPage, false);
-	EXPECT_EQ(hex(expect_sync(cv, vcpu, 1).args[1]), hex(kWordA));
-	expect_sync(cv, vcpu, 2);
-	EXPECT_EQ(hex(*word), hex(kWordB));
+	cv.tvm.vm().set_memslot({kPlainSlot, 0, gpa, page_size(), plain.data(), -1, 0});
+	Vcpu &vcpu = add_word_vcpu(cv, gpa, kWordB);
+
+	cv.convert(gpa, page_size(), State::Private);
+	expect_memory_fault(cv, vcpu, gpa);  // the guest's read
+	cv.convert(gpa, page_size(), State::Shared);
+	EXPECT_EQ(run_to_word_read(cv, vcpu), kWordA);  // the same read, resumed
+	run_to_word_written(cv, vcpu);
+	EXPECT_EQ(*word, kWordB);
 }
 
-// A private GPA whose guest_memfd memslot was deleted: a memory fault; with
-// the memslot back, the guest reads the private data it wrote before.
+// Private GPA, memslot deleted: memory-fault exit; memslot back, the guest reads its data (spec 2, legacy).
 void memory_fault_memslot_deleted(ConversionVm &cv)
 {
-	uint64_t gpa = ConversionVm::range_gpa(0);
+	const uint64_t gpa = range_gpa(0);
 	Vcpu &vcpu = add_word_vcpu(cv, gpa, kWordB);
-	cv.convert(gpa, kPage, true);
-	EXPECT_EQ(hex(expect_sync(cv, vcpu, 1).args[1]), hex(0));  // fresh private memory
-	expect_sync(cv, vcpu, 2);  // wrote kWordB
-	Memslot saved;
+
+	cv.convert(gpa, page_size(), State::Private);
+	EXPECT_EQ(run_to_word_read(cv, vcpu), 0u);  // fresh private memory
+	run_to_word_written(cv, vcpu);              // kWordB, into the guest_memfd
+	Memslot saved{};
+	bool found = false;
 	for (const Memslot &m : cv.tvm.vm().memslots())
 		if (m.slot == kFirstSlot)
-			saved = m;
+			saved = m, found = true;
+	ASSERT_TRUE(found);
 	cv.tvm.vm().delete_memslot(kFirstSlot);
-	TestVm::Step st = cv.tvm.step(vcpu);
-	ASSERT_FALSE(st.is_ucall);
-	expect_memory_fault(vcpu, st.err, gpa);
+	expect_memory_fault(cv, vcpu, gpa);  // the guest's next read
 	cv.tvm.vm().set_memslot(saved);
-	EXPECT_EQ(hex(expect_sync(cv, vcpu, 1).args[1]), hex(kWordB));
+	EXPECT_EQ(run_to_word_read(cv, vcpu), kWordB);  // the same read, resumed
 	// The shared side never saw it.
 	uint64_t shared_word;
-	memcpy(&shared_word, cv.shared_hva(gpa), sizeof(shared_word));
-	EXPECT_EQ(hex(shared_word), hex(0));
+	memcpy(&shared_word, cv.shared_view({gpa, cv.gmem_offset(gpa), page_size()}), sizeof(shared_word));
+	EXPECT_EQ(shared_word, 0u);
 }
 
 // ------------------------------------------------------------ registration
 
+enum Modes { kPerVmOnly, kBothModes };
+
 struct ConversionCase {
 	const char *name;
-	bool per_vm, in_place;
-	std::function<void(ConversionVm &)> body;
+	Modes modes;
+	void (*body)(ConversionVm &);
 };
 
+#define CONVERSION_CASE(name, modes) {#name, modes, name}
+
+// In the order above; the claims are above each function.
 const ConversionCase kConversionCases[] = {
-	{"guest_driven", true, true, [](ConversionVm &cv) { guest_driven_round_trips(cv, 1, false); }},
-	{"guest_driven_punch", true, true, [](ConversionVm &cv) { guest_driven_round_trips(cv, 1, true); }},
-	{"guest_driven_partial", true, true, guest_driven_partial},
-	{"guest_driven_4vcpus_2slots", true, true,
-	 [](ConversionVm &cv) { guest_driven_round_trips(cv, 4, false); }},
-	{"guest_driven_4vcpus_2slots_punch", true, true,
-	 [](ConversionVm &cv) { guest_driven_round_trips(cv, 4, true); }},
-	{"host_driven", true, true, host_driven},
-	{"punch_private_reads_zero", true, true, punch_private},
-	{"mmio_exit_without_memslot", true, true, mmio_without_memslot},
-	{"memory_fault_private_without_memslot", true, false, memory_fault_without_memslot},
-	{"memory_fault_private_on_plain_memslot", true, false, memory_fault_plain_memslot},
-	{"memory_fault_memslot_deleted", true, false, memory_fault_memslot_deleted},
+	CONVERSION_CASE(guest_driven, kBothModes),
+	CONVERSION_CASE(guest_driven_punch, kBothModes),
+	CONVERSION_CASE(guest_driven_partial, kBothModes),
+	CONVERSION_CASE(guest_driven_4vcpus_2slots, kBothModes),
+	CONVERSION_CASE(guest_driven_4vcpus_2slots_punch, kBothModes),
+	CONVERSION_CASE(host_driven, kBothModes),
+	CONVERSION_CASE(punch_private_reads_zero, kBothModes),
+	CONVERSION_CASE(mmio_exit_without_memslot, kBothModes),
+	// Per-gmem attributes make such GPAs shared (spec 3 "Guest side").
+	CONVERSION_CASE(memory_fault_private_without_memslot, kPerVmOnly),
+	CONVERSION_CASE(memory_fault_private_on_plain_memslot, kPerVmOnly),
+	CONVERSION_CASE(memory_fault_memslot_deleted, kPerVmOnly),
 };
 
 constexpr int kConversionTimeout = 60;
@@ -681,12 +768,11 @@ KVMT_FIXTURE(in_place, InPlaceConversions, VmTypeVariant, vm_type_variants());
 
 [[maybe_unused]] const bool kConversionCasesRegistered = [] {
 	for (const ConversionCase &c : kConversionCases) {
-		if (c.per_vm)
-			register_test({"per_vm", c.name, kConversionTimeout, -1, [&c](const void *data) {
-					       PerVmConversions f(*static_cast<const VmTypeVariant *>(data));
-					       c.body(f);
-				       }});
-		if (c.in_place)
+		register_test({"per_vm", c.name, kConversionTimeout, -1, [&c](const void *data) {
+				       PerVmConversions f(*static_cast<const VmTypeVariant *>(data));
+				       c.body(f);
+			       }});
+		if (c.modes == kBothModes)
 			register_test({"in_place", c.name, kConversionTimeout, -1, [&c](const void *data) {
 					       InPlaceConversions f(*static_cast<const VmTypeVariant *>(data));
 					       c.body(f);
@@ -724,55 +810,54 @@ struct HypercallVm {
 	// Runs the guest until request i's GUEST_SYNC; the request must not exit.
 	void expect_no_exit(Vcpu &vcpu, uint64_t i) { tvm.run_to_sync(vcpu, i); }
 	// Runs to request i's exit, checks it against the request, answers ret.
-	void expect_exit(Vcpu &vcpu, const HypercallRequest &r, uint64_t ret)
+	void expect_exit(Vcpu &vcpu, size_t i, const HypercallRequest &r, uint64_t ret)
 	{
 		TestVm::Step st = tvm.step(vcpu);
-		ASSERT_EQ(errno_name(st.err), errno_name(0));
+		ASSERT_EQ(Errno(st.err), Errno(0)) << "request " << i;
 		if (st.is_ucall)
-			throw Error("expected KVM_EXIT_HYPERCALL, got ucall " + std::to_string(st.ucall.cmd) +
-				    " (stage " + std::to_string(st.ucall.args[0]) + ")");
+			throw Error("request " + std::to_string(i) + ": expected KVM_EXIT_HYPERCALL, got ucall " +
+				    std::to_string(st.ucall.cmd) + " (stage " + std::to_string(st.ucall.args[0]) + ")");
 		kvm_run &run = vcpu.run_state();
 		if (run.exit_reason != KVM_EXIT_HYPERCALL)
-			throw Error("expected KVM_EXIT_HYPERCALL, got " + vcpu.exit_reason_name() + ": " +
-				    arch::describe_exit(vcpu));
+			throw Error("request " + std::to_string(i) + ": expected KVM_EXIT_HYPERCALL, got " +
+				    vcpu.exit_reason_name() + ": " + arch::describe_exit(vcpu));
 		HypercallExit e = hypercall_exit_of(run);
-		EXPECT_EQ(e.nr, r.nr);
-		EXPECT_EQ(hex(e.args[0]), hex(r.args[0]));
-		EXPECT_EQ(e.args[1], r.args[1]);
-		EXPECT_EQ(hex(e.args[2]), hex(r.args[2]));
+		EXPECT_EQ(e.nr, r.nr) << "request " << i;
+		EXPECT_EQ(e.args[0], r.args[0]) << "request " << i << ": gpa";
+		EXPECT_EQ(e.args[1], r.args[1]) << "request " << i << ": npages";
+		EXPECT_EQ(e.args[2], r.args[2]) << "request " << i << ": attributes";
 		// A 64-bit guest: KVM sets the long-mode flag and nothing else.
-		EXPECT_EQ(hex(e.flags), hex(KVM_EXIT_HYPERCALL_LONG_MODE));
+		EXPECT_EQ(e.flags, (uint64_t)KVM_EXIT_HYPERCALL_LONG_MODE) << "request " << i;
 		set_hypercall_return(run, ret);
 	}
 };
 
 KVMT_FIXTURE(hypercall, HypercallVm, VmTypeVariant, vm_type_variants());
 
+// The cap offers MAP_GPA_RANGE; enabling an unoffered bit is EINVAL; 0 turns exits off (spec 2, api.rst).
 KVMT_TEST_F(hypercall, cap_offers_map_gpa_range)
 {
 	long offered = f.tvm.vm().check_extension(KVM_CAP_EXIT_HYPERCALL);
 	SKIP_IF(!offered, "KVM_CAP_EXIT_HYPERCALL not offered");
 	test_log("KVM_CAP_EXIT_HYPERCALL = " + hex(offered));
 	EXPECT_TRUE(offered & (1L << KVM_HC_MAP_GPA_RANGE));
-	// Enabling exits for a hypercall KVM does not offer: EINVAL.
 	int unoffered = 0;
 	while (offered & (1L << unoffered))
 		unoffered++;
-	EXPECT_EQ(errno_name(f.tvm.vm().__enable_cap(KVM_CAP_EXIT_HYPERCALL, 1ULL << unoffered)),
-		  errno_name(EINVAL));
-	EXPECT_EQ(errno_name(f.enable_exit()), errno_name(0));
-	// 0 turns every exit off again.
-	EXPECT_EQ(errno_name(f.tvm.vm().__enable_cap(KVM_CAP_EXIT_HYPERCALL, 0)), errno_name(0));
+	EXPECT_EQ(Errno(f.tvm.vm().__enable_cap(KVM_CAP_EXIT_HYPERCALL, 1ULL << unoffered)), Errno(EINVAL))
+		<< "hypercall " << unoffered;
+	EXPECT_EQ(Errno(f.enable_exit()), Errno(0));
+	EXPECT_EQ(Errno(f.tvm.vm().__enable_cap(KVM_CAP_EXIT_HYPERCALL, 0)), Errno(0));
 }
 
+// Each MAP_GPA_RANGE exits with the guest's args and long mode; the answer lands in RAX (spec 3 Guest side).
 KVMT_TEST_F(hypercall, map_gpa_range_exits_with_args)
 {
 	f.require_exit();
 	uint64_t base = kTestGpaBase;
-	// The host's answer lands in the guest's RAX, whatever it is.
 	std::vector<HypercallRequest> reqs = {
 		{KVM_HC_MAP_GPA_RANGE, {base, 1, kEncrypted, 0}, 0},
-		{KVM_HC_MAP_GPA_RANGE, {base + 3 * kPage, 2, kDecrypted, 0}, kKvmEinval},
+		{KVM_HC_MAP_GPA_RANGE, {base + 3 * kMapGpaRangePage, 2, kDecrypted, 0}, kKvmEinval},
 		{KVM_HC_MAP_GPA_RANGE,
 		 {base + 0x200000, 512, kEncrypted | KVM_MAP_GPA_RANGE_PAGE_SZ_2M, 0},
 		 0x5a5a},
@@ -780,17 +865,17 @@ KVMT_TEST_F(hypercall, map_gpa_range_exits_with_args)
 	f.set_requests(reqs);
 	Vcpu &vcpu = f.tvm.add_vcpu(guest_issue_hypercalls);
 	for (size_t i = 0; i < reqs.size(); i++) {
-		f.expect_exit(vcpu, reqs[i], reqs[i].expect_ret);
+		f.expect_exit(vcpu, i, reqs[i], reqs[i].expect_ret);
 		f.tvm.run_to_sync(vcpu, i);
 	}
 	f.tvm.run_to_done(vcpu);
 }
 
+// KVM answers a malformed MAP_GPA_RANGE itself with -KVM_EINVAL, no exit (spec 3 Guest side; hypercalls.rst).
 KVMT_TEST_F(hypercall, map_gpa_range_invalid_args_einval)
 {
 	f.require_exit();
 	uint64_t base = kTestGpaBase;
-	// KVM answers these itself: -KVM_EINVAL, no exit.
 	std::vector<HypercallRequest> reqs = {
 		{KVM_HC_MAP_GPA_RANGE, {base + 1, 1, kEncrypted, 0}, kKvmEinval},          // unaligned
 		{KVM_HC_MAP_GPA_RANGE, {base, 0, kEncrypted, 0}, kKvmEinval},              // no pages
@@ -803,6 +888,7 @@ KVMT_TEST_F(hypercall, map_gpa_range_invalid_args_einval)
 	f.tvm.run_to_done(vcpu);
 }
 
+// Without KVM_CAP_EXIT_HYPERCALL, MAP_GPA_RANGE returns -KVM_ENOSYS and does not exit (spec 3 Guest side).
 KVMT_TEST_F(hypercall, map_gpa_range_without_cap_enosys)
 {
 	require_guest_hypercalls(f.tvm.vm().type());

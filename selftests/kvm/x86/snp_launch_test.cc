@@ -27,6 +27,7 @@
 #include "coco_x86.hh"
 #include "guest_memfd.hh"
 #include "kvm_uapi.hh"
+#include "page_size.hh"
 #include "pattern.hh"
 #include "profile.hh"
 #include "sev_uapi_x86.hh"
@@ -43,13 +44,21 @@ KVMT_KVM_PROGRAM();
 
 namespace {
 
-constexpr uint64_t kPage = 4096;
-constexpr uint64_t kPages = 4;
-constexpr uint64_t kSize = kPages * kPage;
+constexpr uint64_t kPages = 4;  // host pages: KVM's gfns and the guest_memfd's unit
 constexpr uint64_t kGpa = 0x80000000ULL;
 constexpr uint32_t kSlot = 1;
 constexpr uint64_t kSeed = 0x5e5;
 constexpr uint32_t kReservedLeaf1EdxBit = 1u << 10;
+
+uint64_t gmem_size()
+{
+	return kPages * page_size();
+}
+
+uint64_t gfn_of(uint64_t gpa)
+{
+	return gpa / page_size();
+}
 
 struct LaunchUpdateResult {
 	int err;            // KVM's errno, 0 on success
@@ -73,14 +82,14 @@ public:
 
 		kvm_sev_init init = {};  // no VMSA features, default GHCB version
 		encrypt_op(KVM_SEV_INIT2, &init, "KVM_SEV_INIT2");
-		gmem_ = std::make_unique<GuestMemfd>(vm_, kSize, flags);
+		gmem_ = std::make_unique<GuestMemfd>(vm_, gmem_size(), flags);
 		if (in_place_) {
 			shared_ = gmem_->map();
 		} else {
-			shared_ = Mapping::anonymous(kSize);
-			source_ = Mapping::anonymous(kSize);
+			shared_ = Mapping::anonymous(gmem_size());
+			source_ = Mapping::anonymous(gmem_size());
 		}
-		vm_.set_memslot({kSlot, 0, kGpa, kSize, shared_.data(), gmem_->fd(), 0});
+		vm_.set_memslot({kSlot, 0, kGpa, gmem_size(), shared_.data(), gmem_->fd(), 0});
 
 		kvm_sev_snp_launch_start start = {};
 		start.policy = kSnpPolicySmt | kSnpPolicyReservedMbo;
@@ -110,14 +119,17 @@ public:
 
 	// Where the host writes a page's initial contents: the gmem mapping in
 	// place, the source buffer otherwise.
-	uint8_t *contents(uint64_t page) { return (in_place_ ? shared_ : source_).data() + page * kPage; }
+	uint8_t *contents(uint64_t page)
+	{
+		return (in_place_ ? shared_ : source_).data() + page * page_size();
+	}
 
 	LaunchUpdateResult launch_update(uint64_t page, uint64_t npages, uint8_t type)
 	{
 		LaunchUpdateResult r = {};
-		r.params.gfn_start = (kGpa >> 12) + page;
+		r.params.gfn_start = gfn_of(kGpa) + page;
 		r.params.uaddr = in_place_ ? 0 : reinterpret_cast<uint64_t>(contents(page));
-		r.params.len = npages * kPage;
+		r.params.len = npages * page_size();
 		r.params.type = type;
 		r.err = __encrypt_op(KVM_SEV_SNP_LAUNCH_UPDATE, &r.params, &r.fw_error);
 		return r;
@@ -128,8 +140,9 @@ public:
 	{
 		uint64_t attrs = to_private ? KVM_MEMORY_ATTRIBUTE_PRIVATE : 0;
 		if (!in_place_)
-			return vm_.__set_memory_attributes(kGpa + page * kPage, npages * kPage, attrs);
-		return gmem_->set_attributes(page * kPage, npages * kPage, attrs, keep_flags_).err;
+			return vm_.__set_memory_attributes(kGpa + page * page_size(), npages * page_size(),
+							   attrs);
+		return gmem_->set_attributes(page * page_size(), npages * page_size(), attrs, keep_flags_).err;
 	}
 	void convert(uint64_t page, uint64_t npages, bool to_private)
 	{
@@ -141,11 +154,12 @@ public:
 	uint64_t keep_flags() const { return keep_flags_; }
 
 	// In place, a private page is unreachable through the host mapping.
-	void expect_host_sigbus(uint64_t page, uint64_t npages)
+	void expect_host_sigbus(uint64_t page, uint64_t npages, Where where = Where::here())
 	{
-		if (in_place_)
-			EXPECT_EQ(count_sigbus_pages(shared_.data() + page * kPage, npages * kPage, Access::Read),
-				  npages);
+		if (!in_place_)
+			return;
+		EXPECT_EQ(count_sigbus_pages(contents(page), npages * page_size(), Access::Read), npages)
+			<< where << "host reads of pages " << page << "+" << npages;
 	}
 
 private:
@@ -160,16 +174,15 @@ private:
 
 KVMT_FIXTURE(snp, SnpLaunch, AttributeModeVariant, attribute_mode_variants());
 
-void expect_update_ok(const LaunchUpdateResult &r, uint64_t page, uint64_t npages)
+// The update of pages [page, page + npages) succeeded (else the test ends) and
+// KVM advanced the request past what it populated.
+void check_update_ok(const LaunchUpdateResult &r, uint64_t page, uint64_t npages,
+		     Where where = Where::here())
 {
-	if (r.err)
-		record_failure(__FILE__, __LINE__,
-			       "KVM_SEV_SNP_LAUNCH_UPDATE: " + errno_name(r.err) + ", firmware error " +
-				       hex(r.fw_error));
-	ASSERT_EQ(r.err, 0);
-	// KVM advances the request past what it populated.
-	EXPECT_EQ(r.params.len, 0u);
-	EXPECT_EQ(hex(r.params.gfn_start), hex((kGpa >> 12) + page + npages));
+	ASSERT_EQ(Errno(r.err), Errno(0))
+		<< where << "KVM_SEV_SNP_LAUNCH_UPDATE, firmware error " << hex(r.fw_error);
+	EXPECT_EQ(r.params.len, 0u) << where << "length left";
+	EXPECT_EQ(r.params.gfn_start, gfn_of(kGpa) + page + npages) << where << "next gfn";
 }
 
 // A CPUID page from the values KVM supports, with one insecure claim.
@@ -192,12 +205,13 @@ SnpCpuidTable insecure_cpuid_table()
 	return t;
 }
 
-void expect_corrected(const SnpCpuidTable &sent, const SnpCpuidTable &seen)
+// The firmware's corrected page has the functions sent, without the reserved bit.
+void check_corrected(const SnpCpuidTable &sent, const SnpCpuidTable &seen)
 {
 	ASSERT_EQ(seen.count, sent.count);
 	for (uint32_t i = 0; i < sent.count; i++)
-		EXPECT_EQ(hex(seen.fn[i].eax_in), hex(sent.fn[i].eax_in));
-	EXPECT_EQ(hex(seen.fn[1].edx & kReservedLeaf1EdxBit), hex(0));
+		EXPECT_EQ(seen.fn[i].eax_in, sent.fn[i].eax_in) << "function " << i;
+	EXPECT_EQ(seen.fn[1].edx & kReservedLeaf1EdxBit, 0u) << "leaf 1 EDX reserved bit";
 	for (uint32_t i = 0; i < sent.count; i++)
 		if (memcmp(&seen.fn[i], &sent.fn[i], sizeof(sent.fn[i])))
 			test_log("firmware corrected CPUID " + hex(sent.fn[i].eax_in) + ": eax " +
@@ -205,6 +219,8 @@ void expect_corrected(const SnpCpuidTable &sent, const SnpCpuidTable &seen)
 				 " edx " + hex(seen.fn[i].edx));
 }
 
+// Spec 3 "Populate": an insecure CPUID page is rejected, its corrections are read while
+// shared (in place) or from the source buffer (legacy), and the corrected page is accepted.
 KVMT_TEST_F(snp, cpuid_page_rejected_corrected_accepted)
 {
 	const SnpCpuidTable sent = insecure_cpuid_table();
@@ -212,9 +228,8 @@ KVMT_TEST_F(snp, cpuid_page_rejected_corrected_accepted)
 	f.convert(0, 1, true);
 
 	LaunchUpdateResult r = f.launch_update(0, 1, KVM_SEV_SNP_PAGE_TYPE_CPUID);
-	EXPECT_EQ(errno_name(r.err), errno_name(EIO));
-	EXPECT_EQ(hex(r.fw_error), hex(kSevRetInvalidParam));
-	ASSERT_EQ(r.err, EIO);
+	EXPECT_EQ(r.fw_error, kSevRetInvalidParam) << "firmware error";
+	ASSERT_EQ(Errno(r.err), Errno(EIO));
 
 	if (f.in_place()) {
 		// The firmware left the page unencrypted with its corrections:
@@ -223,57 +238,59 @@ KVMT_TEST_F(snp, cpuid_page_rejected_corrected_accepted)
 		if (err == EOPNOTSUPP && f.keep_flags() == kContentPreserve)
 			skip("to-shared PRESERVE on SNP -> EOPNOTSUPP (content-mode revision): the design flow's "
 			     "'back to shared with PRESERVE' step is not offered");
-		ASSERT_EQ(errno_name(err), errno_name(0));
+		ASSERT_EQ(Errno(err), Errno(0)) << "back to shared";
 	}
 	// Legacy: KVM copied the corrected page back to the source buffer.
 	SnpCpuidTable seen;
 	memcpy(&seen, f.contents(0), sizeof(seen));
-	expect_corrected(sent, seen);
+	check_corrected(sent, seen);
 
 	if (f.in_place())
 		f.convert(0, 1, true);
-	expect_update_ok(f.launch_update(0, 1, KVM_SEV_SNP_PAGE_TYPE_CPUID), 0, 1);
+	check_update_ok(f.launch_update(0, 1, KVM_SEV_SNP_PAGE_TYPE_CPUID), 0, 1);
 	f.expect_host_sigbus(0, 1);
 }
 
+// Spec 3 "Populate": private pages written while shared are measured (in place: the host
+// can no longer read them; legacy: the source is only read).
 KVMT_TEST_F(snp, normal_pages_populated)
 {
-	fill_pattern(f.contents(0), 0, kSize, kSeed);
+	fill_pattern(f.contents(0), 0, gmem_size(), kSeed);
 	f.convert(0, kPages, true);
-	expect_update_ok(f.launch_update(0, kPages, KVM_SEV_SNP_PAGE_TYPE_NORMAL), 0, kPages);
+	check_update_ok(f.launch_update(0, kPages, KVM_SEV_SNP_PAGE_TYPE_NORMAL), 0, kPages);
 	f.expect_host_sigbus(0, kPages);
 	if (!f.in_place())  // the source is only read
-		EXPECT_EQ(find_pattern_mismatch(f.contents(0), 0, kSize, kSeed), -1);
+		EXPECT_EQ(find_pattern_mismatch(f.contents(0), 0, gmem_size(), kSeed), -1);
 }
 
+// Spec 3 "Populate": populated ranges must be private; a shared one is refused untouched.
 KVMT_TEST_F(snp, shared_range_not_populated)
 {
-	fill_pattern(f.contents(0), 0, kSize, kSeed);
-	// Populated ranges must be private: a shared one is refused before the
-	// firmware is asked (KVM reports guest_memfd's EINVAL as EIO).
+	fill_pattern(f.contents(0), 0, gmem_size(), kSeed);
+	// A shared range is refused before the firmware is asked (KVM reports
+	// guest_memfd's EINVAL as EIO).
 	LaunchUpdateResult r = f.launch_update(0, 1, KVM_SEV_SNP_PAGE_TYPE_NORMAL);
-	EXPECT_TRUE(r.err == EIO || r.err == EINVAL);
-	if (r.err != EIO && r.err != EINVAL)
-		test_log("LAUNCH_UPDATE on a shared page: " + (r.err ? errno_name(r.err) : std::string("0")));
-	EXPECT_EQ(hex(r.fw_error), hex(kSevRetSuccess));
+	EXPECT_TRUE(r.err == EIO || r.err == EINVAL) << "LAUNCH_UPDATE on a shared page: " << Errno(r.err);
+	EXPECT_EQ(r.fw_error, kSevRetSuccess) << "firmware error";
 	// Nothing happened to the page: still shared, contents intact.
-	EXPECT_EQ(find_pattern_mismatch(f.contents(0), 0, kPage, kSeed), -1);
+	EXPECT_EQ(find_pattern_mismatch(f.contents(0), 0, page_size(), kSeed), -1);
 	// Once private, the same request succeeds.
 	f.convert(0, 1, true);
-	expect_update_ok(f.launch_update(0, 1, KVM_SEV_SNP_PAGE_TYPE_NORMAL), 0, 1);
+	check_update_ok(f.launch_update(0, 1, KVM_SEV_SNP_PAGE_TYPE_NORMAL), 0, 1);
 }
 
+// After KVM_SEV_SNP_LAUNCH_FINISH the initial memory is fixed: a further update fails.
 KVMT_TEST_F(snp, populate_after_launch_finish_rejected)
 {
-	fill_pattern(f.contents(0), 0, kSize, kSeed);
+	fill_pattern(f.contents(0), 0, gmem_size(), kSeed);
 	f.convert(0, kPages, true);
-	expect_update_ok(f.launch_update(0, 1, KVM_SEV_SNP_PAGE_TYPE_NORMAL), 0, 1);
+	check_update_ok(f.launch_update(0, 1, KVM_SEV_SNP_PAGE_TYPE_NORMAL), 0, 1);
 	// LAUNCH_FINISH encrypts every vCPU's VMSA: one vCPU in its reset state.
 	std::unique_ptr<Vcpu> vcpu = f.vm().create_vcpu(0);
 	kvm_sev_snp_launch_finish finish = {};
 	f.encrypt_op(KVM_SEV_SNP_LAUNCH_FINISH, &finish, "KVM_SEV_SNP_LAUNCH_FINISH");
 	LaunchUpdateResult r = f.launch_update(1, 1, KVM_SEV_SNP_PAGE_TYPE_NORMAL);
-	EXPECT_NE(r.err, 0);
+	EXPECT_NE(r.err, 0) << "firmware error " << hex(r.fw_error);
 	test_log("LAUNCH_UPDATE after LAUNCH_FINISH: " + (r.err ? errno_name(r.err) : std::string("0")) +
 		 ", firmware error " + hex(r.fw_error));
 }

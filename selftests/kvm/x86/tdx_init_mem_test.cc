@@ -26,6 +26,7 @@
 #include "coco_x86.hh"
 #include "guest_memfd.hh"
 #include "kvm_uapi.hh"
+#include "page_size.hh"
 #include "pattern.hh"
 #include "profile.hh"
 #include "sigbus.hh"
@@ -42,14 +43,17 @@ KVMT_KVM_PROGRAM();
 
 namespace {
 
-constexpr uint64_t kPage = 4096;
-constexpr uint64_t kPages = 4;
-constexpr uint64_t kSize = kPages * kPage;
+constexpr uint64_t kPages = 4;  // host pages: the guest_memfd's and nr_pages' unit
 constexpr uint64_t kGpa = 0x80000000ULL;  // below the shared bit of a 48-bit GPAW
 constexpr uint32_t kSlot = 1;
 constexpr uint64_t kSeed = 0x7d8;
 constexpr int kIoapicPins = 24;
 constexpr uint32_t kGuestPhysBits = 48;  // CPUID 0x80000008 EAX[23:16]: GPAW 48
+
+uint64_t gmem_size()
+{
+	return kPages * page_size();
+}
 
 // A fixed struct followed by a struct kvm_cpuid2 and its entries.
 template <typename Head>
@@ -111,24 +115,28 @@ public:
 		set_vcpu_cpuid(*vcpu_, supported_cpuid());
 		tdx_op_ok(vcpu_->fd(), KVM_TDX_INIT_VCPU, 0, 0, "KVM_TDX_INIT_VCPU");
 
-		gmem_ = std::make_unique<GuestMemfd>(vm_, kSize, flags);
+		gmem_ = std::make_unique<GuestMemfd>(vm_, gmem_size(), flags);
 		if (in_place_) {
 			shared_ = gmem_->map();
 		} else {
-			shared_ = Mapping::anonymous(kSize);
-			source_ = Mapping::anonymous(kSize);
+			shared_ = Mapping::anonymous(gmem_size());
+			source_ = Mapping::anonymous(gmem_size());
 		}
-		vm_.set_memslot({kSlot, 0, kGpa, kSize, shared_.data(), gmem_->fd(), 0});
+		vm_.set_memslot({kSlot, 0, kGpa, gmem_size(), shared_.data(), gmem_->fd(), 0});
 	}
 
 	bool in_place() const { return in_place_; }
-	uint8_t *contents(uint64_t page) { return (in_place_ ? shared_ : source_).data() + page * kPage; }
+	uint8_t *contents(uint64_t page)
+	{
+		return (in_place_ ? shared_ : source_).data() + page * page_size();
+	}
 
 	void convert(uint64_t page, uint64_t npages, bool to_private)
 	{
 		uint64_t attrs = to_private ? KVM_MEMORY_ATTRIBUTE_PRIVATE : 0;
-		int err = in_place_ ? gmem_->set_attributes(page * kPage, npages * kPage, attrs, keep_flags_).err
-				    : vm_.__set_memory_attributes(kGpa + page * kPage, npages * kPage, attrs);
+		uint64_t offset = page * page_size(), size = npages * page_size();
+		int err = in_place_ ? gmem_->set_attributes(offset, size, attrs, keep_flags_).err
+				    : vm_.__set_memory_attributes(kGpa + offset, size, attrs);
 		if (err)
 			throw Error(std::string("converting pages to ") + (to_private ? "private" : "shared") +
 				    ": " + errno_name(err));
@@ -142,7 +150,7 @@ public:
 	{
 		InitMemResult res = {};
 		res.region.source_addr = in_place_ ? 0 : reinterpret_cast<uint64_t>(contents(page));
-		res.region.gpa = kGpa + page * kPage;
+		res.region.gpa = kGpa + page * page_size();
 		res.region.nr_pages = npages;
 		res.r = tdx_op(vcpu_->fd(), KVM_TDX_INIT_MEM_REGION, KVM_TDX_MEASURE_MEMORY_REGION,
 			       reinterpret_cast<uint64_t>(&res.region));
@@ -150,11 +158,13 @@ public:
 	}
 	TdxResult finalize() { return tdx_op(vm_.fd(), KVM_TDX_FINALIZE_VM, 0, 0); }
 
-	void expect_host_sigbus(uint64_t page, uint64_t npages)
+	// In place, a private page is unreachable through the host mapping.
+	void expect_host_sigbus(uint64_t page, uint64_t npages, Where where = Where::here())
 	{
-		if (in_place_)
-			EXPECT_EQ(count_sigbus_pages(shared_.data() + page * kPage, npages * kPage, Access::Read),
-				  npages);
+		if (!in_place_)
+			return;
+		EXPECT_EQ(count_sigbus_pages(contents(page), npages * page_size(), Access::Read), npages)
+			<< where << "host reads of pages " << page << "+" << npages;
 	}
 
 private:
@@ -212,51 +222,52 @@ private:
 
 KVMT_FIXTURE(tdx, TdxLaunch, AttributeModeVariant, attribute_mode_variants());
 
-void expect_populated(const TdxLaunch::InitMemResult &res, uint64_t page, uint64_t npages)
+// The region [page, page + npages) was added (else the test ends) and KVM
+// advanced the request past it.
+void check_populated(const TdxLaunch::InitMemResult &res, uint64_t page, uint64_t npages,
+		     Where where = Where::here())
 {
-	if (res.r.err)
-		record_failure(__FILE__, __LINE__,
-			       "KVM_TDX_INIT_MEM_REGION: " + errno_name(res.r.err) + " (TDX error " +
-				       hex(res.r.hw_error) + ")");
-	ASSERT_EQ(res.r.err, 0);
-	// KVM advances the region past what it added.
-	EXPECT_EQ(res.region.nr_pages, 0u);
-	EXPECT_EQ(hex(res.region.gpa), hex(kGpa + (page + npages) * kPage));
+	ASSERT_EQ(Errno(res.r.err), Errno(0))
+		<< where << "KVM_TDX_INIT_MEM_REGION, TDX error " << hex(res.r.hw_error);
+	EXPECT_EQ(res.region.nr_pages, 0u) << where << "pages left";
+	EXPECT_EQ(res.region.gpa, kGpa + (page + npages) * page_size()) << where << "next gpa";
 }
 
+// Spec 3 "Populate": private pages written while shared are added to the TD (in place: the
+// host can no longer read them; legacy: the source is only read), and the TD finalizes.
 KVMT_TEST_F(tdx, init_mem_region_populates)
 {
-	fill_pattern(f.contents(0), 0, kSize, kSeed);
+	fill_pattern(f.contents(0), 0, gmem_size(), kSeed);
 	f.convert(0, kPages, true);
-	expect_populated(f.init_mem_region(0, kPages), 0, kPages);
+	check_populated(f.init_mem_region(0, kPages), 0, kPages);
 	f.expect_host_sigbus(0, kPages);
 	if (!f.in_place())  // the source is only read
-		EXPECT_EQ(find_pattern_mismatch(f.contents(0), 0, kSize, kSeed), -1);
+		EXPECT_EQ(find_pattern_mismatch(f.contents(0), 0, gmem_size(), kSeed), -1);
 	TdxResult fin = f.finalize();
-	EXPECT_EQ(errno_name(fin.err), errno_name(0));
+	EXPECT_EQ(Errno(fin.err), Errno(0)) << "KVM_TDX_FINALIZE_VM, TDX error " << hex(fin.hw_error);
 }
 
+// Spec 3 "Populate": populated ranges must be private; a shared one is refused (EINVAL) untouched.
 KVMT_TEST_F(tdx, shared_range_not_populated)
 {
-	fill_pattern(f.contents(0), 0, kSize, kSeed);
-	// Populated ranges must be private (guest_memfd's populate: EINVAL).
+	fill_pattern(f.contents(0), 0, gmem_size(), kSeed);
 	TdxLaunch::InitMemResult res = f.init_mem_region(0, 1);
-	EXPECT_EQ(errno_name(res.r.err), errno_name(EINVAL));
-	EXPECT_EQ(res.region.nr_pages, 1u);
-	EXPECT_EQ(find_pattern_mismatch(f.contents(0), 0, kPage, kSeed), -1);
+	EXPECT_EQ(Errno(res.r.err), Errno(EINVAL));
+	EXPECT_EQ(res.region.nr_pages, 1u) << "pages left";
+	EXPECT_EQ(find_pattern_mismatch(f.contents(0), 0, page_size(), kSeed), -1);
 	f.convert(0, 1, true);
-	expect_populated(f.init_mem_region(0, 1), 0, 1);
+	check_populated(f.init_mem_region(0, 1), 0, 1);
 }
 
+// After KVM_TDX_FINALIZE_VM the initial memory is fixed: a further region is refused (EINVAL).
 KVMT_TEST_F(tdx, init_mem_region_after_finalize_rejected)
 {
-	fill_pattern(f.contents(0), 0, kSize, kSeed);
+	fill_pattern(f.contents(0), 0, gmem_size(), kSeed);
 	f.convert(0, kPages, true);
-	expect_populated(f.init_mem_region(0, 1), 0, 1);
+	check_populated(f.init_mem_region(0, 1), 0, 1);
 	TdxResult fin = f.finalize();
-	ASSERT_EQ(errno_name(fin.err), errno_name(0));
-	// Once finalized, the initial memory is fixed.
-	EXPECT_EQ(errno_name(f.init_mem_region(1, 1).r.err), errno_name(EINVAL));
+	ASSERT_EQ(Errno(fin.err), Errno(0)) << "KVM_TDX_FINALIZE_VM, TDX error " << hex(fin.hw_error);
+	EXPECT_EQ(Errno(f.init_mem_region(1, 1).r.err), Errno(EINVAL));
 }
 
 }  // namespace
