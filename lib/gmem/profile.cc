@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
+#include <optional>
 
 #include "guest_memfd.hh"
 #include "kvm_system.hh"
@@ -57,6 +58,28 @@ static void read_mode_parameter(InPlaceMode *m)
 	}
 }
 
+// A one-page guest_memfd of a fresh VM of this type, and the kernel's answer
+// to a size-0 request on it: ENOTTY without per-gmem attributes, EINVAL with
+// them (rules 2 and 3 of the spec's section 2). Empty when no gmem.
+struct SizeZeroProbe {
+	Vm vm;
+	std::optional<GuestMemfd> gmem;
+	int err = 0;
+	std::string evidence;  // "sw_protected: size 0 -> EINVAL"
+
+	explicit SizeZeroProbe(const VmTypeInfo &type) : vm(type)
+	{
+		int fd = __create_guest_memfd(vm.fd(), page_size(), 0);
+		if (fd < 0) {
+			evidence = std::string(type.name) + ": KVM_CREATE_GUEST_MEMFD " + errno_name(errno);
+			return;
+		}
+		gmem.emplace(UniqueFd(fd), page_size(), 0);
+		err = gmem->set_attributes(0, 0, KVM_MEMORY_ATTRIBUTE_PRIVATE).err;
+		evidence = std::string(type.name) + ": size 0 -> " + errno_name(err);
+	}
+};
+
 // Rule 2 on the DEFAULT VM (a kernel with the mode on answers EINVAL there
 // too); on a type with private memory when DEFAULT has no guest_memfd.
 static void probe_mode_behaviour(InPlaceMode *m)
@@ -65,15 +88,12 @@ static void probe_mode_behaviour(InPlaceMode *m)
 		std::string why;
 		if ((&t != &default_vm_type() && !t.private_memory) || !vm_type_offered(t, &why))
 			continue;
-		Vm vm(t);
-		int fd = __create_guest_memfd(vm.fd(), page_size(), 0);
-		if (fd < 0)
+		SizeZeroProbe probe(t);
+		if (!probe.gmem)
 			continue;
-		GuestMemfd gmem(UniqueFd(fd), page_size(), 0);
-		int err = gmem.set_attributes(0, 0, KVM_MEMORY_ATTRIBUTE_PRIVATE).err;
-		m->behaviour = std::string(t.name) + ": size 0 -> " + errno_name(err);
-		if (err == ENOTTY || err == EINVAL)
-			m->behaviour_on = err == EINVAL;
+		m->behaviour = probe.evidence;
+		if (probe.err == ENOTTY || probe.err == EINVAL)
+			m->behaviour_on = probe.err == EINVAL;
 		return;
 	}
 	m->behaviour = "no VM type can create a guest_memfd";
@@ -117,18 +137,11 @@ std::string describe_in_place_mode(const InPlaceMode &m)
 // Rule 3 of the spec's section 2, on one VM type with private memory.
 AttributesFamily probe_attributes_family(const VmTypeInfo &type, std::string *evidence)
 {
-	Vm vm(type);
-	int fd = __create_guest_memfd(vm.fd(), page_size(), 0);
-	if (fd < 0) {
-		*evidence = std::string(type.name) + ": KVM_CREATE_GUEST_MEMFD " + errno_name(errno);
+	SizeZeroProbe probe(type);
+	*evidence = probe.evidence;
+	if (!probe.gmem || probe.err != EINVAL)
 		return AttributesFamily::None;
-	}
-	GuestMemfd gmem(UniqueFd(fd), page_size(), 0);
-	AttributesResult invalid = gmem.set_attributes(0, 0, KVM_MEMORY_ATTRIBUTE_PRIVATE);
-	*evidence = std::string(type.name) + ": size 0 -> " + errno_name(invalid.err);
-	if (invalid.err != EINVAL)
-		return AttributesFamily::None;
-	AttributesResult zero = gmem.set_attributes(0, page_size(), 0, kContentZero);
+	AttributesResult zero = probe.gmem->set_attributes(0, page_size(), 0, kContentZero);
 	*evidence += ", to-shared ZERO -> " + (zero.err ? errno_name(zero.err) : "0");
 	if (zero.err == 0 || zero.err == EOPNOTSUPP)
 		return AttributesFamily::ContentModes;
