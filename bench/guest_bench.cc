@@ -49,7 +49,7 @@ void guest_first_touch(benchmark::State &state, const BenchSize &size)
 	kvmt::TestVm tvm(kvmt::default_vm_type());
 	kvmt::GuestMemfd gmem(tvm.vm(), len, kInPlaceFlags);
 	kvmt::Mapping map = gmem.map();
-	tvm.add_gmem_slot(kGmemSlot, kvmt::kTestGpaBase, len, gmem, 0, map.data());
+	tvm.add_gmem_slot(kGmemSlot, kvmt::kTestGpaBase, len, gmem.fd(), 0, map.data());
 	tvm.guest_global(guest_touch_plan) = {kvmt::kTestGpaBase, size.bytes, batch};
 	kvmt::Vcpu &vcpu = tvm.add_vcpu(guest_touch_chunks);
 	BatchTotals t = run_batched(

@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <cstdlib>
+#include <set>
 
 namespace kvmt {
 
@@ -29,12 +30,24 @@ FdSet open_fds()
 	return fds;
 }
 
+static std::set<std::string> &lasting_targets()
+{
+	static std::set<std::string> targets;
+	return targets;
+}
+
+bool allow_lasting_fd(const std::string &target)
+{
+	lasting_targets().insert(target);
+	return true;
+}
+
 std::string new_fds(const FdSet &before, const FdSet &after)
 {
 	std::string s;
 	for (const auto &[fd, target] : after) {
 		auto it = before.find(fd);
-		if (it != before.end() && it->second == target)
+		if ((it != before.end() && it->second == target) || lasting_targets().count(target))
 			continue;
 		s += (s.empty() ? "" : ", ") + ("fd " + std::to_string(fd) + " -> " + target);
 	}

@@ -59,6 +59,9 @@ bool register_test(TestDef def);
 // Called once by main() before the harness runs (e.g. to print the profile).
 using ProgramPreamble = void (*)();
 bool register_preamble(ProgramPreamble fn);
+// Called first in main(), before the options are read: a program the suite
+// started as a helper process (a peer) does its job there and exits.
+bool register_startup(ProgramPreamble fn);
 
 inline const char *name_of(const char *name)
 {

@@ -7,8 +7,6 @@
 #include "harness_glue.h"
 #include "fd_census.hh"
 #include "harness_options.hh"
-#include "kvm_system.hh"
-#include "peer.hh"
 #include "strict_mode.hh"
 #include "test.hh"
 
@@ -24,6 +22,7 @@ struct FixtureDef {
 struct Registry {
 	std::vector<FixtureDef> fixtures;
 	std::vector<ProgramPreamble> preambles;
+	std::vector<ProgramPreamble> startups;
 };
 
 Registry &registry()
@@ -67,6 +66,12 @@ bool register_test(TestDef def)
 bool register_preamble(ProgramPreamble fn)
 {
 	registry().preambles.push_back(fn);
+	return true;
+}
+
+bool register_startup(ProgramPreamble fn)
+{
+	registry().startups.push_back(fn);
 	return true;
 }
 
@@ -140,14 +145,11 @@ static int run_body(const TestDef *test, const void *variant_data, char *reason,
 	return test_failed() ? 1 : 0;
 }
 
-// Every fd a test opens is closed when it ends (RAII owns them all); the
-// process-wide /dev/kvm handle (KvmSystem) is the one that stays.
+// Every fd a test opens is closed when it ends (RAII owns them all), but
+// for the process-wide ones the library declared (allow_lasting_fd).
 static std::string fds_left_open(const FdSet &before)
 {
-	FdSet after = open_fds();
-	for (auto it = after.begin(); it != after.end();)
-		it = it->second == kKvmDevice ? after.erase(it) : std::next(it);
-	return new_fds(before, after);
+	return new_fds(before, open_fds());
 }
 
 }  // namespace kvmt
@@ -171,7 +173,8 @@ extern "C" int glue_run_cxx_test(const void *cxx_test, const void *variant_data,
 int main(int argc, char **argv)
 {
 	using namespace kvmt;
-	serve_peer_if_requested();
+	for (ProgramPreamble fn : registry().startups)
+		fn();
 	setvbuf(stdout, nullptr, _IOLBF, 0);
 	HarnessOptions opts;
 	std::string error;

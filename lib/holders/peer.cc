@@ -13,6 +13,7 @@
 #include "errors.hh"
 #include "page_size.hh"
 #include "pattern.hh"
+#include "test.hh"
 
 namespace kvmt {
 namespace {
@@ -163,6 +164,8 @@ struct PeerServer {
 };
 
 }  // namespace
+
+[[maybe_unused]] static const bool kServesPeers = register_startup(serve_peer_if_requested);
 
 void serve_peer_if_requested()
 {

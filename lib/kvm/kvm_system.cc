@@ -6,10 +6,13 @@
 #include <cerrno>
 #include <cstring>
 
+#include "fd_census.hh"
 #include "kvm_uapi.hh"
 #include "test.hh"
 
 namespace kvmt {
+
+[[maybe_unused]] static const bool kKvmHandleLasts = allow_lasting_fd(kKvmDevice);
 
 int open_kvm(std::string *why)
 {

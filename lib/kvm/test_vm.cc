@@ -114,10 +114,10 @@ void TestVm::add_memory_slot(uint32_t slot, uint64_t gpa, uint64_t size, void *h
 	map_identity(gpa, size);
 }
 
-void TestVm::add_gmem_slot(uint32_t slot, uint64_t gpa, uint64_t size, const GuestMemfd &gmem,
+void TestVm::add_gmem_slot(uint32_t slot, uint64_t gpa, uint64_t size, int gmem_fd,
 			   uint64_t gmem_offset, void *hva)
 {
-	vm_.set_memslot({slot, 0, gpa, size, hva, gmem.fd(), gmem_offset});
+	vm_.set_memslot({slot, 0, gpa, size, hva, gmem_fd, gmem_offset});
 	map_identity(gpa, size);
 }
 

@@ -7,7 +7,6 @@
 #include <memory>
 #include <vector>
 
-#include "guest_memfd.hh"
 #include "mapping.hh"
 #include "processor.hh"
 #include "ucall.hh"
@@ -40,7 +39,7 @@ public:
 	void add_memory_slot(uint32_t slot, uint64_t gpa, uint64_t size, void *hva);
 	// A guest_memfd-backed memslot with userspace_addr = hva (the in-place
 	// setup when hva is the gmem's own mapping), identity-mapped.
-	void add_gmem_slot(uint32_t slot, uint64_t gpa, uint64_t size, const GuestMemfd &gmem,
+	void add_gmem_slot(uint32_t slot, uint64_t gpa, uint64_t size, int gmem_fd,
 			   uint64_t gmem_offset, void *hva);
 
 	// One KVM_RUN. A ucall is decoded (a guest assertion fails the test);

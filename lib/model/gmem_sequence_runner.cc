@@ -61,7 +61,7 @@ struct Target {
 			sys_check(-1, "mmap(guest_memfd, beyond its end)");
 		map = Mapping(p, mapped);
 		if (tvm) {
-			tvm->add_gmem_slot(kGmemSlot, kTestGpaBase, c.pages * page_size(), *gmem, 0, map.data());
+			tvm->add_gmem_slot(kGmemSlot, kTestGpaBase, c.pages * page_size(), gmem->fd(), 0, map.data());
 			guest = std::make_unique<GuestPages>(*tvm, 0, kTestGpaBase);
 		}
 	}

@@ -108,7 +108,7 @@ struct InPlace {
 		family = kernel_attributes_family(&evidence);
 		map = gmem->map();
 		if (tvm)
-			tvm->add_gmem_slot(kGmemSlot, kTestGpaBase, kSize, *gmem, 0, map.data());
+			tvm->add_gmem_slot(kGmemSlot, kTestGpaBase, kSize, gmem->fd(), 0, map.data());
 	}
 
 	Vm &the_vm() { return tvm ? tvm->vm() : *vm; }

@@ -179,7 +179,7 @@ public:
 		if (p == MAP_FAILED)
 			sys_check(-1, "mmap(guest_memfd)");
 		map_ = Mapping(p, bytes);
-		tvm_.add_gmem_slot(kGmemSlot, kTestGpaBase, bytes, *gmem_, 0, map_.data());
+		tvm_.add_gmem_slot(kGmemSlot, kTestGpaBase, bytes, gmem_->fd(), 0, map_.data());
 		for (int i = 0; i < s.vcpus; i++)
 			guests_.push_back(std::make_unique<GuestPages>(tvm_, i, kTestGpaBase));
 	}

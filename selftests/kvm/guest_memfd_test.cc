@@ -578,7 +578,7 @@ struct GuestOnGmem {
 		       kMmap | kInitShared),
 		  map(gmem.map())
 	{
-		tvm.add_gmem_slot(kGmemSlot, kTestGpaBase, gmem_size(), gmem, 0, map.data());
+		tvm.add_gmem_slot(kGmemSlot, kTestGpaBase, gmem_size(), gmem.fd(), 0, map.data());
 	}
 
 	GuestAccessPlan &plan(int i) { return tvm.guest_global(guest_access_plans[i]); }

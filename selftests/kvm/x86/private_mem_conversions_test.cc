@@ -152,7 +152,7 @@ public:
 		shared_ = mode == AttrMode::PerVm ? Mapping::anonymous(kSlots * slot_size)
 						  : gmem_->map();
 		for (int i = 0; i < kSlots; i++)
-			tvm.add_gmem_slot(kFirstSlot + i, slot_gpa(i), slot_size, *gmem_, i * slot_size,
+			tvm.add_gmem_slot(kFirstSlot + i, slot_gpa(i), slot_size, gmem_->fd(), i * slot_size,
 					  shared_.data() + i * slot_size);
 		set_guest_hypercall_insn(tvm);
 	}
