@@ -45,16 +45,32 @@ settle() {
 	cat "$work/left"
 }
 
-# row SITUATION EXIT PATTERN NEEDS_ROOT COMMAND...
+# Why this machine's /dev/kvm cannot carry the rows that run tests; empty when it can.
+kvm_missing() {
+	if [ ! -e /dev/kvm ]; then
+		echo "this machine has no /dev/kvm"
+	elif ! (: <> /dev/kvm) 2> /dev/null; then
+		echo "this machine's /dev/kvm cannot be opened read-write"
+	fi
+}
+no_kvm=$(kvm_missing)
+
+# What a row needs that this machine lacks (NEEDS: any, or root and/or kvm).
+row_missing() {
+	case "$1" in *root*) [ "$(id -u)" != 0 ] && { echo "needs root"; return; } ;; esac
+	case "$1" in *kvm*) [ -n "$no_kvm" ] && echo "needs a usable /dev/kvm: $no_kvm" ;; esac
+}
+
+# row SITUATION EXIT PATTERN NEEDS COMMAND...
 #   PATTERN: an extended regular expression one output line must match whole.
 row() {
-	situation=$1 want_rc=$2 pattern=$3 needs_root=$4
+	situation=$1 want_rc=$2 pattern=$3 missing=$(row_missing "$4")
 	shift 4
 	n=$((n + 1))
-	if [ "$needs_root" = root ] && [ "$(id -u)" != 0 ]; then
-		echo "ok $n $situation # SKIP needs root"
+	if [ -n "$missing" ]; then
+		echo "ok $n $situation # SKIP $missing"
 		skipped=$((skipped + 1))
-		printf '| %s | %s | (skipped: needs root) | |\n' "$n" "$situation" >> "$table"
+		printf '| %s | %s | (skipped: %s) | |\n' "$n" "$situation" "$missing" >> "$table"
 		return
 	fi
 	"$@" > "$work/out" 2>&1
@@ -155,48 +171,51 @@ row "no /dev/kvm" 4 "1\.\.0 # SKIP /dev/kvm unavailable: ENOENT \(No such file o
 row "no /dev/kvm, strict (GMEM_STRICT=1)" 1 \
 	"Bail out! strict mode: /dev/kvm unavailable: ENOENT \(No such file or directory\)" root \
 	no_dev_kvm env GMEM_STRICT=1 "$gm"
+row "no /dev/kvm, features declared (GMEM_EXPECT)" 1 \
+	"Bail out! GMEM_EXPECT='vm_types=default' declares KVM features, but /dev/kvm unavailable: ENOENT \(No such file or directory\)" root \
+	no_dev_kvm env GMEM_EXPECT=vm_types=default "$gm"
 row "no permission on /dev/kvm (user nobody)" 4 \
 	"1\.\.0 # SKIP /dev/kvm unavailable: EACCES \(Permission denied\)" root \
 	kvm_not_permitted "$gm"
 row "no debugfs, so no gup_test" 0 \
-	"ok 1 held\.default\.gup_test_keeps_page_through_punch # SKIP gup_test holder: /sys/kernel/debug/gup_test: ENOENT \(needs CONFIG_GUP_TEST and debugfs\)" root \
+	"ok 1 held\.default\.gup_test_keeps_page_through_punch # SKIP gup_test holder: /sys/kernel/debug/gup_test: ENOENT \(needs CONFIG_GUP_TEST and debugfs\)" root,kvm \
 	no_debugfs "$cv" -r held.default.gup_test_keeps_page_through_punch
 row "io_uring disabled (kernel.io_uring_disabled=2)" 0 \
-	"ok 1 held\.default\.io_uring_keeps_page_through_punch # SKIP io_uring holder: io_uring_queue_init: EPERM \(io_uring disabled\? see /proc/sys/kernel/io_uring_disabled\)" root \
+	"ok 1 held\.default\.io_uring_keeps_page_through_punch # SKIP io_uring holder: io_uring_queue_init: EPERM \(io_uring disabled\? see /proc/sys/kernel/io_uring_disabled\)" root,kvm \
 	with_sysctl $io_uring_sysctl 2 "$cv" -r held.default.io_uring_keeps_page_through_punch
 row "memlock too small (RLIMIT_MEMLOCK 0, no CAP_IPC_LOCK)" 0 \
-	"ok 1 held\.default\.io_uring_keeps_page_through_punch # SKIP io_uring holder: io_uring_queue_init: ENOMEM \(RLIMIT_MEMLOCK too small for the ring\)" root \
+	"ok 1 held\.default\.io_uring_keeps_page_through_punch # SKIP io_uring holder: io_uring_queue_init: ENOMEM \(RLIMIT_MEMLOCK too small for the ring\)" root,kvm \
 	small_memlock "$cv" -r held.default.io_uring_keeps_page_through_punch
-row "hugetlb pool empty (vm.nr_hugepages=0): nothing needs it" 0 "ok 1 stress\.default\.mixed # SKIP conversions: .*every other actor ran and passed" root \
+row "hugetlb pool empty (vm.nr_hugepages=0): nothing needs it" 0 "ok 1 stress\.default\.mixed # SKIP conversions: .*every other actor ran and passed" root,kvm \
 	with_sysctl $hugepages_sysctl 0 "$st" -r stress.default.mixed
 row "hugetlb pool of 4 pages: none reserved or taken by a run" 0 \
-	"hugetlb pool unchanged by the run \(total [1-9][0-9]*, free [1-9][0-9]*, reserved 0\)" root \
+	"hugetlb pool unchanged by the run \(total [1-9][0-9]*, free [1-9][0-9]*, reserved 0\)" root,kvm \
 	with_sysctl $hugepages_sysctl 4 hugetlb_untouched "$st" -r stress.default.mixed
 row "out of memory for a big guest_memfd (1 GiB, address space 512 MiB)" 0 \
-	"ok 1 stress\.default\.mixed # SKIP not enough memory for a 1024 MiB guest_memfd: (mmap: ENOMEM \(Cannot allocate memory\)|MemAvailable is [0-9]+ MiB)" any \
+	"ok 1 stress\.default\.mixed # SKIP not enough memory for a 1024 MiB guest_memfd: (mmap: ENOMEM \(Cannot allocate memory\)|MemAvailable is [0-9]+ MiB)" kvm \
 	env GMEM_STRESS_PAGES=262144 prlimit --as=$((512 << 20)) "$st" -r stress.default.mixed
 row "a guest that hangs: the per-test timeout kills it and names it" 1 \
-	"# mixed: Test terminated by timeout" any \
+	"# mixed: Test terminated by timeout" kvm \
 	env GMEM_INJECT_FAULT=hang GMEM_TEST_TIMEOUT=3 "$st" -r stress.default.mixed
 row "a program that hangs: the runner's timeout, nothing left behind" 1 \
-	"not ok 1 selftests: kvm_gmem: guest_memfd_stress_test # TIMEOUT 3 seconds" any \
+	"not ok 1 selftests: kvm_gmem: guest_memfd_stress_test # TIMEOUT 3 seconds" kvm \
 	env GMEM_INJECT_FAULT=hang "$top/run_tests.sh" --bin-dir "$bin" -t guest_memfd_stress_test --timeout 3
 row "a forked reader dies (stress)" 1 \
-	"# .*stress: forked reader checking: the child died: peer process died \(request [0-9]+\) \(exit status 137\); GMEM_SEED=0x[0-9a-f]+" any \
+	"# .*stress: forked reader checking: the child died: peer process died \(request [0-9]+\) \(exit status 137\); GMEM_SEED=0x[0-9a-f]+" kvm \
 	env GMEM_INJECT_FAULT=kill-child "$st" -r stress.default.mixed
 row "a forked reader dies (random sequence)" 1 \
-	"# random: it fails with: fork [0-9]+\+1: forked reader died: peer process died \(request [0-9]+\), exit status killed by signal 9" any \
+	"# random: it fails with: fork [0-9]+\+1: forked reader died: peer process died \(request [0-9]+\), exit status killed by signal 9" kvm \
 	env GMEM_INJECT_FAULT=kill-child "$rnd" -r random.default.sequences
 row "a byte flipped behind the stress's back" 1 \
-	"# .*stress: .*: page [0-9]+ offset 0x123 \(gmem 0x[0-9a-f]+\): expected 0x[0-9a-f]{2} \(pattern seed 0x[0-9a-f]+\), seen 0x[0-9a-f]{2}; the page was last changed by .*; GMEM_SEED=0x[0-9a-f]+" any \
+	"# .*stress: .*: page [0-9]+ offset 0x123 \(gmem 0x[0-9a-f]+\): expected 0x[0-9a-f]{2} \(pattern seed 0x[0-9a-f]+\), seen 0x[0-9a-f]{2}; the page was last changed by .*; GMEM_SEED=0x[0-9a-f]+" kvm \
 	env GMEM_INJECT_FAULT=byte "$st" -r stress.default.mixed
 row "a byte flipped behind the model's back: shrunk, replayable" 1 \
-	"# random: replay the shortest: GMEM_REPLAY='file=shared; [gh]write [0-9]+\+1 seed=0x[0-9a-f]+; ([gh]read|fork) [0-9]+\+1' GMEM_INJECT_FAULT=byte guest_memfd_random_test -r random\.default\.sequences" any \
+	"# random: replay the shortest: GMEM_REPLAY='file=shared; [gh]write [0-9]+\+1 seed=0x[0-9a-f]+; ([gh]read|fork) [0-9]+\+1' GMEM_INJECT_FAULT=byte guest_memfd_random_test -r random\.default\.sequences" kvm \
 	env GMEM_INJECT_FAULT=byte "$rnd" -r random.default.sequences
 # The shrinker ends at a 1-minimal sequence (no single operation can go),
 # which need not be the globally shortest: a fixed seed keeps the row stable.
 row "a broken oracle (forgets punch): shrunk to a few operations" 1 \
-	"# random: shortest sequence that fails \([1-4] operation\(s\), [0-9]+ replays\):" any \
+	"# random: shortest sequence that fails \([1-4] operation\(s\), [0-9]+ replays\):" kvm \
 	env GMEM_SEED=0x49b680f2287b67ff GMEM_INJECT_FAULT=oracle "$rnd" -r random.default.sequences
 
 restore

@@ -60,8 +60,9 @@ AttributesFamily kernel_attributes_family(std::string *evidence);
 Profile detect_profile();
 std::string describe_profile(const Profile &p);
 
-// Program preamble of every KVM test program: prints the profile, or ends
-// the program with a single skip line when /dev/kvm is unusable.
+// Program preamble of every KVM test program: prints the profile, or, when
+// /dev/kvm is unusable, ends the program with a skip line (exit 4), or with
+// Bail out! (exit 1) when GMEM_EXPECT or strict mode says it must be usable.
 void kvm_program_preamble();
 
 }  // namespace kvmt
