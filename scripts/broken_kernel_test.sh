@@ -16,6 +16,7 @@ preload=$bins/unit/broken_kvm_preload.so
 work=${BROKEN_KERNEL_DIR:-build/broken-kernel}  # each row's TAP stays here
 rm -rf "$work" && mkdir -p "$work" || exit 1
 on="vm_types=default,sw_protected in_place=on content_modes=none"
+export GMEM_STRESS_SECONDS=5  # the stress rows need conversions, not endurance
 
 n=0 passed=0 failed=0
 # row NAME MUST(pass|fail) GMEM_BREAK DECLARATION APPEND PROGRAM ROWS...
@@ -53,7 +54,7 @@ row() {
 conv=guest_memfd_conversions_test
 sw=sw_protected
 echo "TAP version 13"
-echo "1..11"
+echo "1..13"
 row "unbroken kernel: every row below passes" pass "" "$on" "" $conv \
 	conv.$sw.no_op_conversions_succeed validation.$sw.unknown_attributes_einval \
 	held.$sw.vmsplice_blocks_to_private validation.$sw.error_offset_untouched \
@@ -79,5 +80,9 @@ row "content modes: EOPNOTSUPP's error_offset is the range's start" fail eopnots
 	kvm.gmem_content_modes=1 $conv content.$sw.to_private_zero
 row "content modes: one changed byte a page is not scrambled" fail scramble_one_byte "" \
 	kvm.gmem_content_modes=1 $conv content.$sw.to_shared_unspecified
+row "a transient EAGAIN to private is retried (one retry policy)" pass to_private_eagain_once "$on" "" \
+	guest_memfd_stress_test stress.$sw.mixed
+row "EAGAIN to private while nothing holds the pages is a failure" fail to_private_eagain "$on" "" \
+	guest_memfd_stress_test stress.$sw.mixed
 echo "$passed passed, $failed failed, 0 skipped"
 [ "$failed" = 0 ]

@@ -132,12 +132,15 @@ AttributesResult GuestMemfd::set_attributes(uint64_t offset, uint64_t size, uint
 }
 
 AttributesResult GuestMemfd::convert(uint64_t offset, uint64_t size, uint64_t attributes,
-				     uint64_t flags, uint64_t *retries) const
+				     uint64_t flags, uint64_t *retries,
+				     const RefusalCheck &on_refusal) const
 {
 	AttributesResult r = set_attributes(offset, size, attributes, flags);
 	for (int attempt = 1; attempt < kConvertAttempts && r.err == EAGAIN &&
 			      (attributes & KVM_MEMORY_ATTRIBUTE_PRIVATE);
 	     attempt++) {
+		if (on_refusal && !on_refusal(r))
+			return r;
 		if (retries)
 			++*retries;
 		// Yield first (benchmarks time this), then give the holder time.

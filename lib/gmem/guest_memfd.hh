@@ -7,6 +7,7 @@
 #include <sys/mman.h>
 
 #include <cstdint>
+#include <functional>
 #include <string>
 
 #include "fd.hh"
@@ -58,12 +59,15 @@ public:
 					uint64_t flags = 0) const;
 	// The whole request, for tests that fill reserved fields or odd values.
 	AttributesResult __set_attributes(gmem_attributes2 *req) const;
+	// Sees each refusal (EAGAIN) before it is retried; false stops the retries.
+	using RefusalCheck = std::function<bool(const AttributesResult &)>;
 	// set_attributes() under the suite's one retry policy: EAGAIN to private
 	// is a transient reference, retried up to kConvertAttempts times; to
 	// shared the contract never allows it, so it comes back at once.
 	// *retries (when given) counts the EAGAIN answers retried.
 	AttributesResult convert(uint64_t offset, uint64_t size, uint64_t attributes,
-				 uint64_t flags = 0, uint64_t *retries = nullptr) const;
+				 uint64_t flags = 0, uint64_t *retries = nullptr,
+				 const RefusalCheck &on_refusal = nullptr) const;
 
 private:
 	UniqueFd fd_;

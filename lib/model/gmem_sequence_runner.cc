@@ -26,7 +26,6 @@ namespace {
 
 constexpr uint32_t kGmemSlot = 1;
 constexpr uint64_t kFlipOffset = 0x123;
-constexpr int kTransientRetries = 20;
 
 using Mismatch = std::optional<std::string>;
 
@@ -254,16 +253,13 @@ private:
 	Mismatch convert_op(const GmemOp &op, const Prediction &p)
 	{
 		uint64_t attrs = op.to_private ? KVM_MEMORY_ATTRIBUTE_PRIVATE : 0;
-		AttributesResult r;
-		// Transient kernel references refuse a conversion too: the contract says retry.
-		for (int i = 0; i < kTransientRetries; i++) {
-			r = t_.gmem->set_attributes(op.first * page_size() + op.misalign,
-						    op.count * page_size(), attrs,
-						    content_mode_flags(op.mode));
-			if (r.err != EAGAIN || p.err == EAGAIN || !op.to_private)
-				break;
-			usleep(1000);
-		}
+		uint64_t offset = op.first * page_size() + op.misalign, size = op.count * page_size();
+		// A refusal the model predicts (it holds a reference) is asked once;
+		// otherwise transient kernel references are retried, as the contract says.
+		AttributesResult r =
+			p.err == EAGAIN
+				? t_.gmem->set_attributes(offset, size, attrs, content_mode_flags(op.mode))
+				: t_.gmem->convert(offset, size, attrs, content_mode_flags(op.mode));
 		Mismatch m = check_errno(p, r.err, r.error_offset);
 		if (m)
 			return m;

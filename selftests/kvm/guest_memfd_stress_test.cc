@@ -459,34 +459,42 @@ private:
 		}
 	}
 
-	// EAGAIN is allowed to-private only (transient references), with an
-	// error_offset inside the range and no page changed.
+	// EAGAIN is allowed to-private only (transient references, retried by
+	// GuestMemfd::convert), each with an error_offset inside the range and
+	// no page changed.
 	bool convert(uint64_t first, uint64_t count, bool to_private, ContentMode mode)
 	{
 		uint64_t attrs = to_private ? KVM_MEMORY_ATTRIBUTE_PRIVATE : 0;
 		uint64_t offset = first * page_size(), size = count * page_size();
-		for (int tries = 0; tries < kConvertAttempts; tries++) {
-			AttributesResult r = gmem_->set_attributes(offset, size, attrs, content_mode_flags(mode));
-			if (!r.err) {
-				n_.converted.add(to_private ? Direction::ToPrivate : Direction::ToShared, mode);
-				return true;
-			}
-			std::string what = std::string(direction_name(to_private ? Direction::ToPrivate
-										 : Direction::ToShared)) +
-					   " " + mode_name(mode) + ": " + errno_name(r.err);
-			if (r.err != EAGAIN || !to_private)
-				return fail(kConverter, "converting", what + ", which the contract does not allow here");
+		Direction direction = to_private ? Direction::ToPrivate : Direction::ToShared;
+		auto what = [&](int err) {
+			return std::string(direction_name(direction)) + " " + mode_name(mode) + ": " +
+			       errno_name(err);
+		};
+		bool refusals_ok = true;
+		auto check_refusal = [&](const AttributesResult &r) {
 			if (r.error_offset % page_size() || r.error_offset < offset ||
 			    r.error_offset >= offset + size)
-				return fail(kConverter, "converting", what + " with error_offset " +
-									 seed_text(r.error_offset) + " outside the range");
+				refusals_ok = fail(kConverter, "converting", what(r.err) + " with error_offset " +
+									     seed_text(r.error_offset) + " outside the range");
+			else
+				refusals_ok = host_verify(first, count, kConverter,
+							  "checking after a refused conversion");
 			n_.convert_eagain++;
-			if (!host_verify(first, count, kConverter, "checking after a refused conversion"))
-				return false;
-			usleep(1000);
+			return refusals_ok;
+		};
+		AttributesResult r =
+			gmem_->convert(offset, size, attrs, content_mode_flags(mode), nullptr, check_refusal);
+		if (!refusals_ok)
+			return false;
+		if (!r.err) {
+			n_.converted.add(direction, mode);
+			return true;
 		}
-		return fail(kConverter, "converting", "EAGAIN " + std::to_string(kConvertAttempts) +
+		if (r.err == EAGAIN && to_private)
+			return fail(kConverter, "converting", "EAGAIN " + std::to_string(kConvertAttempts) +
 							       " times while nothing holds the pages");
+		return fail(kConverter, "converting", what(r.err) + ", which the contract does not allow here");
 	}
 
 	PageContent round_trip(const PageContent &before, ContentMode to_priv, ContentMode to_shared)

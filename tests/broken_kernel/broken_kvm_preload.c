@@ -5,6 +5,9 @@
 // without it). Never part of a real run.
 //
 //   to_shared_eagain        a to-shared request answers EAGAIN, its retry not
+//   to_private_eagain_once  a to-private request answers EAGAIN (error_offset
+//                           its start), its retry not: a transient reference
+//   to_private_eagain       every to-private request answers EAGAIN
 //   eagain_before_validation an invalid request (reserved word, attribute
 //                           bit) answers EAGAIN instead of EINVAL
 //   private_combo_accepted  PRIVATE plus another attribute bit is accepted
@@ -117,6 +120,12 @@ static int set_attributes2(int fd, struct attributes2 *a)
 	for (int i = 0; i < 11; i++)
 		valid &= a->reserved[i] == 0;
 	if (breaks("to_shared_eagain") && a->attributes == 0 && a->size && new_request(a)) {
+		a->error_offset = a->offset;
+		return fail(EAGAIN);
+	}
+	int to_private = valid && a->size && a->attributes == ATTRIBUTE_PRIVATE;
+	if ((breaks("to_private_eagain_once") && new_request(a) && to_private) ||
+	    (breaks("to_private_eagain") && to_private)) {
 		a->error_offset = a->offset;
 		return fail(EAGAIN);
 	}
