@@ -30,9 +30,12 @@
 #ifndef KVM_CAP_GUEST_MEMFD_FLAGS
 #define KVM_CAP_GUEST_MEMFD_FLAGS 244
 #endif
-// Applied revision (v8+). Earlier revisions used 246/248/249: see the spec.
+// The applied revision's (v13) number. Every revision used its own (RFC v3-v7
+// 249, v8-v12 250): lib/gmem/profile.cc knows them all, and the profile says
+// whether this one came from the headers the build used.
 #ifndef KVM_CAP_GUEST_MEMFD_MEMORY_ATTRIBUTES
-#define KVM_CAP_GUEST_MEMFD_MEMORY_ATTRIBUTES 250
+#define KVM_CAP_GUEST_MEMFD_MEMORY_ATTRIBUTES 252
+#define KVMT_GMEM_ATTRIBUTES_CAP_FROM_DEFAULTS 1
 #endif
 // RFC v4/v5 only; the number collides with the applied series' cap above.
 #ifndef KVM_CAP_MEMORY_ATTRIBUTES2_FLAGS
