@@ -1,7 +1,7 @@
 #!/bin/bash
 # The suite's checks against kernels that break the contract on purpose.
-# Each row boots the in-place reference kernel (../shared/kernels/x86_64-inplace)
-# under the QEMU lane, with tests/broken_kernel/broken_kvm_preload.c preloaded
+# Each row boots the v13 reference kernel (../shared/kernels/x86_64-v13/bzImage,
+# or bzImage-vmattr where a row says so) under the QEMU lane, with tests/broken_kernel/broken_kvm_preload.c preloaded
 # and one GMEM_BREAK behaviour (or a boot parameter that contradicts a
 # declaration), runs the rows that must catch it, and passes only when every
 # one of them fails; row 0 runs the same rows on the unbroken kernel and
@@ -11,7 +11,8 @@
 set -u
 cd "$(dirname "$0")/.."
 bins=${1:-build/x86}
-kernel=${2:-../shared/kernels/x86_64-inplace/bzImage}
+kernel=${2:-../shared/kernels/x86_64-v13/bzImage}
+vmattr=$(dirname "$kernel")/bzImage-vmattr  # the per-VM option built: parameter, default off
 preload=$bins/unit/broken_kvm_preload.so
 work=${BROKEN_KERNEL_DIR:-build/broken-kernel}  # each row's TAP stays here
 rm -rf "$work" && mkdir -p "$work" || exit 1
@@ -54,12 +55,12 @@ row() {
 conv=guest_memfd_conversions_test
 sw=sw_protected
 echo "TAP version 13"
-echo "1..13"
+echo "1..15"
 row "unbroken kernel: every row below passes" pass "" "$on" "" $conv \
 	conv.$sw.no_op_conversions_succeed validation.$sw.unknown_attributes_einval \
 	held.$sw.vmsplice_blocks_to_private validation.$sw.error_offset_untouched \
 	validation.$sw.in_place_caps_agree validation.$sw.gmem_flags_cap_by_type \
-	validation.default.default_vm_einval
+	validation.default.default_vm_einval validation.$sw.vm_attributes_enotty_without_per_vm_option
 row "EAGAIN on a to-shared request is a failure" fail to_shared_eagain "" "" $conv \
 	conv.$sw.no_op_conversions_succeed
 row "PRIVATE with another attribute bit must be refused" fail private_combo_accepted "" "" $conv \
@@ -74,7 +75,7 @@ row "INIT_SHARED withheld from a private-memory type with the mode on" fail no_i
 	validation.$sw.gmem_flags_cap_by_type
 row "DEFAULT-only kernel with the mode on: EINVAL there, not ENOTTY" pass vm_types_default_only "" "" $conv \
 	validation.default.default_vm_einval
-row "declared in_place=on, booted with the mode off" fail "" "$on" kvm.gmem_in_place_conversion=0 $conv \
+kernel=$vmattr row "declared in_place=on, booted with the mode off (per-VM option, default N)" fail "" "$on" "" $conv \
 	validation.default.in_place_caps_agree conv.$sw.init_shared_round_trip
 row "content modes: EOPNOTSUPP's error_offset is the range's start" fail eopnotsupp_offset_zero "" \
 	kvm.gmem_content_modes=1 $conv content.$sw.to_private_zero
@@ -84,5 +85,9 @@ row "a transient EAGAIN to private is retried (one retry policy)" pass to_privat
 	guest_memfd_stress_test stress.$sw.mixed
 row "EAGAIN to private while nothing holds the pages is a failure" fail to_private_eagain "$on" "" \
 	guest_memfd_stress_test stress.$sw.mixed
+row "v13 without the per-VM option: a VM-level attributes ioctl that answers" fail vm_attributes_built "" "" $conv \
+	validation.$sw.vm_attributes_enotty_without_per_vm_option validation.default.vm_attributes_enotty_without_per_vm_option
+row "the mode on while v13's cap (252) reports 0" fail gmem_cap_zero "" "" $conv \
+	validation.default.in_place_caps_agree validation.$sw.in_place_caps_agree
 echo "$passed passed, $failed failed, 0 skipped"
 [ "$failed" = 0 ]

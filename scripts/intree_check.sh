@@ -9,6 +9,9 @@
 # `make ARCH=arm64 O=... headers`.
 #
 # Usage: scripts/intree_check.sh [WORKDIR]
+#   LINUX_PATCH=FILE   apply FILE (-p1) to the tree after extracting it, e.g.
+#                      ../shared/kernels/x86_64-v13/v13.patch: the build then takes
+#                      the series' numbers from the tree's own headers
 # Each step prints "ok N step" or "not ok N step: reason" (logs in
 # WORKDIR/logs/); the last line is "N passed, N failed, N skipped". Exit 0
 # when nothing failed. Nothing outside WORKDIR is written or removed.
@@ -21,6 +24,8 @@ mkdir -p "$work" || exit 1
 work=$(cd "$work" && pwd)
 case "$work" in /|"$top") echo "intree_check: refusing WORKDIR $work" >&2; exit 1 ;; esac
 tarball=${LINUX_SOURCE_TARBALL:-/usr/src/linux-source-6.12.tar.xz}
+linux_patch=${LINUX_PATCH:-}
+[ -z "$linux_patch" ] || linux_patch=$(cd "$(dirname "$linux_patch")" && pwd)/$(basename "$linux_patch")
 jobs=${JOBS:-2}
 tree=$work/linux
 ksft=$tree/tools/testing/selftests
@@ -48,21 +53,24 @@ is_elf_machine() {
 	[ "$(od -An -tu2 -j18 -N2 "$1" 2>/dev/null | tr -d ' ')" = "$2" ]
 }
 
-# 1. The tree, extracted once per tarball.
+# 1. The tree, extracted (and patched) once per tarball and patch.
 stamp=$tree/.intree_check-source
-want="$tarball $(stat -c '%s %Y' "$tarball" 2>/dev/null)"
+want="$tarball $(stat -c '%s %Y' "$tarball" 2>/dev/null)${linux_patch:+ + $linux_patch $(cksum < "$linux_patch" 2>/dev/null)}"
 if [ ! -r "$tarball" ]; then
 	not_ok "tree" "$tarball missing (apt-get install linux-source-6.12)"
+elif [ -n "$linux_patch" ] && [ ! -r "$linux_patch" ]; then
+	not_ok "tree" "LINUX_PATCH $linux_patch missing"
 elif [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then
-	ok "tree (cached: $tree)"
+	ok "tree (cached: $tree${linux_patch:+, $(basename "$linux_patch") applied})"
 else
 	rm -rf "$tree" "$tree.partial" "$arm64_obj"
 	mkdir -p "$tree.partial"
 	if run extract tar -xJf "$tarball" -C "$tree.partial" --strip-components=1 &&
+		{ [ -z "$linux_patch" ] || run patch patch -d "$tree.partial" -p1 -s -i "$linux_patch"; } &&
 		mv "$tree.partial" "$tree" && echo "$want" > "$stamp"; then
-		ok "tree (extracted $tarball into $tree)"
+		ok "tree (extracted $tarball into $tree${linux_patch:+, $(basename "$linux_patch") applied})"
 	else
-		not_ok "tree" "extracting $tarball failed (logs/extract.log)"
+		not_ok "tree" "extracting $tarball${linux_patch:+ or applying $linux_patch} failed (logs/extract.log, logs/patch.log)"
 	fi
 fi
 

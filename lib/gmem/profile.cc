@@ -7,6 +7,8 @@
 #include <cstdlib>
 #include <fstream>
 #include <optional>
+#include <utility>
+#include <vector>
 
 #include "declared_profile.hh"
 #include "guest_memfd.hh"
@@ -37,10 +39,52 @@ const char *family_name(AttributesFamily f)
 	return "none";
 }
 
-long gmem_attributes_cap(AttributesFamily f)
+// KVM_CAP_GUEST_MEMFD_MEMORY_ATTRIBUTES of each family (spec section 2), and
+// RFC v4/v5's KVM_CAP_MEMORY_ATTRIBUTES2_FLAGS, which took v8's number.
+constexpr long kCapRfcAndV6 = 249, kCapV8 = 250, kCapV13 = 252;
+constexpr long kCapRfcContentModes = 250;
+constexpr long kPrivateBit = static_cast<long>(KVM_MEMORY_ATTRIBUTE_PRIVATE);
+
+#ifdef KVMT_GMEM_ATTRIBUTES_CAP_FROM_DEFAULTS
+constexpr bool kCapFromHeaders = false;
+#else
+constexpr bool kCapFromHeaders = true;
+#endif
+
+const char *series_name(Series s)
 {
-	return f == AttributesFamily::ContentModes ? kRfcGmemAttributesCap
-						   : KVM_CAP_GUEST_MEMFD_MEMORY_ATTRIBUTES;
+	switch (s) {
+	case Series::Rfc:
+		return "RFC v3-v5";
+	case Series::V6V7:
+		return "v6-v7";
+	case Series::V8toV12:
+		return "v8..v12";
+	case Series::V13:
+		return "v13";
+	case Series::Unknown:
+		return "unidentified";
+	case Series::None:
+		break;
+	}
+	return "none";
+}
+
+long gmem_attributes_cap(Series s)
+{
+	switch (s) {
+	case Series::Rfc:
+	case Series::V6V7:
+		return kCapRfcAndV6;
+	case Series::V8toV12:
+		return kCapV8;
+	case Series::V13:
+		return kCapV13;
+	case Series::None:
+	case Series::Unknown:
+		break;
+	}
+	return KVM_CAP_GUEST_MEMFD_MEMORY_ATTRIBUTES;
 }
 
 // v8's gmem_in_place_conversion (bool) or the RFC postings' inverted
@@ -100,22 +144,71 @@ static void probe_mode_behaviour(InPlaceMode *m)
 	m->behaviour = "no VM type can create a guest_memfd";
 }
 
+// A cap or module parameter that can be read for what it is (rule 5).
+struct Witness {
+	std::string what;  // "cap 252 = 0x8 (v13)"
+	bool says_on;
+};
+
+static std::string cap_reading(long number, long value)
+{
+	char buf[64];
+	snprintf(buf, sizeof(buf), "cap %ld = 0x%lx", number, value);
+	return buf;
+}
+
+// The headers' number counts either way; a cap of another number only when
+// its answer identifies one family, and then it can only say "on". A
+// missing module parameter is no witness (v13 normally has none).
+static std::vector<Witness> mode_witnesses(const InPlaceMode &m)
+{
+	std::vector<Witness> w;
+	if (m.parameter_on)
+		w.push_back({m.parameter, *m.parameter_on});
+	long headers = kCapFromHeaders ? KVM_CAP_GUEST_MEMFD_MEMORY_ATTRIBUTES : -1;
+	if (kCapFromHeaders)
+		w.push_back({cap_reading(headers, m.headers_cap) + " (the headers' number)",
+			     (m.headers_cap & kPrivateBit) != 0});
+	if (headers != kCapV13 && m.cap252 == kPrivateBit)
+		w.push_back({cap_reading(kCapV13, m.cap252) + " (v13)", true});
+	if (headers != kCapV8 && m.cap250 == kPrivateBit)
+		w.push_back({cap_reading(kCapV8, m.cap250) + " (v8..v12)", true});
+	if (headers != kCapRfcAndV6 && m.cap249 == kPrivateBit &&
+	    m.cap250 == static_cast<long>(kContentZero | kContentPreserve))
+		w.push_back({cap_reading(kCapRfcAndV6, m.cap249) + " with " +
+				     cap_reading(kCapRfcContentModes, m.cap250) + " (RFC v4/v5)",
+			     true});
+	return w;
+}
+
+// Behaviour decides; without a guest_memfd to ask, any witness saying on.
+static void decide_mode(InPlaceMode *m)
+{
+	std::vector<Witness> witnesses = mode_witnesses(*m);
+	bool any_on = false;
+	for (const Witness &w : witnesses)
+		any_on |= w.says_on;
+	m->on = m->behaviour_on.value_or(any_on);
+	std::string disagree;
+	for (const Witness &w : witnesses)
+		if (w.says_on != m->on)
+			disagree += (disagree.empty() ? "" : ", ") + w.what +
+				    (w.says_on ? " says on" : " says off");
+	if (!disagree.empty())
+		m->contradiction = disagree + " but " + m->behaviour;
+}
+
 static InPlaceMode detect_in_place_mode()
 {
 	InPlaceMode m;
-	m.system_cap = KvmSystem::get().check_extension(KVM_CAP_GUEST_MEMFD_MEMORY_ATTRIBUTES);
+	KvmSystem &sys = KvmSystem::get();
+	m.cap249 = sys.check_extension(kCapRfcAndV6);
+	m.cap250 = sys.check_extension(kCapV8);
+	m.cap252 = sys.check_extension(kCapV13);
+	m.headers_cap = kCapFromHeaders ? sys.check_extension(KVM_CAP_GUEST_MEMFD_MEMORY_ATTRIBUTES) : -1;
 	read_mode_parameter(&m);
 	probe_mode_behaviour(&m);
-	bool cap_on = m.system_cap & KVM_MEMORY_ATTRIBUTE_PRIVATE;
-	// A cap that does not report PRIVATE proves nothing: the number means
-	// another cap in other revisions.
-	m.on = cap_on || m.parameter_on.value_or(false);
-	if (m.behaviour_on && *m.behaviour_on != m.on)
-		m.contradiction = std::string(m.on ? "the cap or module parameter says on"
-						   : "neither cap nor module parameter says on") +
-				  " but " + m.behaviour;
-	else if (m.parameter_on && cap_on && !*m.parameter_on)
-		m.contradiction = "the cap reports PRIVATE but " + m.parameter;
+	decide_mode(&m);
 	return m;
 }
 
@@ -127,12 +220,23 @@ const InPlaceMode &in_place_mode()
 
 std::string describe_in_place_mode(const InPlaceMode &m)
 {
-	char cap[64];
-	snprintf(cap, sizeof(cap), "system cap %d = 0x%lx", KVM_CAP_GUEST_MEMFD_MEMORY_ATTRIBUTES,
-		 m.system_cap);
-	return std::string(m.on ? "on" : "off") + " [" + cap + ", " +
+	char caps[96];
+	snprintf(caps, sizeof(caps), "caps %ld=0x%lx %ld=0x%lx %ld=0x%lx", kCapRfcAndV6, m.cap249,
+		 kCapV8, m.cap250, kCapV13, m.cap252);
+	std::string headers;
+	if (kCapFromHeaders && KVM_CAP_GUEST_MEMFD_MEMORY_ATTRIBUTES != kCapRfcAndV6 &&
+	    KVM_CAP_GUEST_MEMFD_MEMORY_ATTRIBUTES != kCapV8 && KVM_CAP_GUEST_MEMFD_MEMORY_ATTRIBUTES != kCapV13)
+		headers = " " + cap_reading(KVM_CAP_GUEST_MEMFD_MEMORY_ATTRIBUTES, m.headers_cap);
+	return std::string(m.on ? "on" : "off") + " [" + caps + headers + ", " +
 	       (m.parameter.empty() ? "no module parameter" : m.parameter) + ", " + m.behaviour +
 	       "]" + (m.contradiction.empty() ? "" : " CONTRADICTION: " + m.contradiction);
+}
+
+std::optional<bool> vm_level_attributes_built(const InPlaceMode &m)
+{
+	if (!m.on)
+		return std::nullopt;
+	return !m.parameter.empty();
 }
 
 // Rule 3 of the spec's section 2, on one VM type with private memory.
@@ -172,6 +276,60 @@ AttributesFamily kernel_attributes_family(std::string *evidence)
 	return family;
 }
 
+// The family whose cap reports PRIVATE (the headers' number first).
+static Series series_by_cap(const InPlaceMode &m, std::string *evidence)
+{
+	const std::pair<long, Series> known[] = {
+		{kCapV13, Series::V13}, {kCapV8, Series::V8toV12}, {kCapRfcAndV6, Series::V6V7}};
+	if (kCapFromHeaders && m.headers_cap == kPrivateBit)
+		for (const auto &[number, series] : known)
+			if (number == KVM_CAP_GUEST_MEMFD_MEMORY_ATTRIBUTES) {
+				*evidence = cap_reading(number, m.headers_cap) + ", the headers' number";
+				return series;
+			}
+	for (const auto &[number, series] : known) {
+		long value = number == kCapV13 ? m.cap252 : number == kCapV8 ? m.cap250 : m.cap249;
+		if (value == kPrivateBit) {
+			*evidence = cap_reading(number, value);
+			return series;
+		}
+	}
+	*evidence = "no cap of a known revision (249, 250, 252) reports PRIVATE";
+	return Series::Unknown;
+}
+
+static Series detect_series(std::string *evidence)
+{
+	const InPlaceMode &m = in_place_mode();
+	if (!m.on) {
+		*evidence = m.parameter.empty()
+				    ? "in-place mode off, no module parameter"
+				    : "in-place mode off by " + m.parameter +
+					      " (v8..v12 set so, or v13 with CONFIG_KVM_VM_MEMORY_ATTRIBUTES=y)";
+		return Series::None;
+	}
+	std::string family_evidence;
+	if (kernel_attributes_family(&family_evidence) == AttributesFamily::ContentModes) {
+		*evidence = "content modes: " + family_evidence;
+		return Series::Rfc;
+	}
+	Series s = series_by_cap(m, evidence);
+	if (s == Series::V6V7 || s == Series::V8toV12 || m.parameter.rfind("vm_memory_attributes", 0) == 0)
+		*evidence += ", flags must be 0";
+	if (s == Series::V13)
+		*evidence += m.parameter.empty() ? ", no module parameter: CONFIG_KVM_VM_MEMORY_ATTRIBUTES=n"
+						 : ", " + m.parameter + ": CONFIG_KVM_VM_MEMORY_ATTRIBUTES=y";
+	return s;
+}
+
+Series kernel_series(std::string *evidence)
+{
+	static std::string why;
+	static const Series series = detect_series(&why);
+	*evidence = why;
+	return series;
+}
+
 Profile detect_profile()
 {
 	Profile p;
@@ -187,12 +345,15 @@ Profile detect_profile()
 	try {
 		p.in_place = in_place_mode();
 		p.family = kernel_attributes_family(&p.family_evidence);
+		p.series = kernel_series(&p.series_evidence);
 	} catch (const std::exception &e) {
 		p.family = AttributesFamily::None;
 		p.family_evidence = e.what();
+		p.series = Series::None;
 	} catch (const TestSkip &s) {
 		p.family = AttributesFamily::None;
 		p.family_evidence = s.reason;
+		p.series = Series::None;
 	}
 	return p;
 }
@@ -204,8 +365,10 @@ std::string describe_profile(const Profile &p)
 	return "kernel " + p.kernel_release + " " + buf + gmem_flags_name(p.default_gmem_flags) +
 	       " in-place mode " + describe_in_place_mode(p.in_place) +
 	       " per-gmem attributes=" + family_name(p.family) + " [" + p.family_evidence + "]" +
+	       " series " + series_name(p.series) + " [" + p.series_evidence + "]" +
 	       " headers " KVMT_HEADERS_DESC " (KVM_CAP_GUEST_MEMFD_MEMORY_ATTRIBUTES " +
-	       std::to_string(KVM_CAP_GUEST_MEMFD_MEMORY_ATTRIBUTES) + ")";
+	       std::to_string(KVM_CAP_GUEST_MEMFD_MEMORY_ATTRIBUTES) +
+	       (kCapFromHeaders ? ")" : ", the project's default)");
 }
 
 void kvm_program_preamble()

@@ -17,16 +17,30 @@ enum class AttributesFamily {
 };
 const char *family_name(AttributesFamily f);
 
-// KVM_CAP_GUEST_MEMFD_MEMORY_ATTRIBUTES of a family: the headers' number for
-// the applied revision, RFC v3-v5's 249 for the content-mode family.
-constexpr long kRfcGmemAttributesCap = 249;
-long gmem_attributes_cap(AttributesFamily f);
+// The revision families of the series that a kernel's answers can identify
+// (spec section 2, rule 5): each numbered KVM_CAP_GUEST_MEMFD_MEMORY_ATTRIBUTES
+// its own way, and the number of one family means something else in another.
+enum class Series {
+	None,     // per-gmem attributes off: which revision (if any) is not told
+	Rfc,      // RFC v3-v5: content modes in flags, cap 249
+	V6V7,     // v6, v7: flags must be 0, cap 249
+	V8toV12,  // v8..v12: cap 250
+	V13,      // v13, the applied revision: cap 252
+	Unknown,  // per-gmem attributes on, but no known cap reports PRIVATE
+};
+const char *series_name(Series s);
+// The family's KVM_CAP_GUEST_MEMFD_MEMORY_ATTRIBUTES; the headers' number
+// (or the project's default) when the family is not known.
+long gmem_attributes_cap(Series s);
 
 // Whether per-gmem attributes ("in-place mode") are on: decided by the
-// system-fd cap and the module parameter, cross-checked by behaviour on a
-// DEFAULT VM's guest_memfd (spec section 2). Detected once per process.
+// kernel's answer to a size-0 request on a guest_memfd (rule 2); the module
+// parameter (where it exists) and the caps that can be read for what they
+// are (rule 5) are witnesses, and one that disagrees is a contradiction.
+// Detected once per process.
 struct InPlaceMode {
-	long system_cap;                   // KVM_CAP_GUEST_MEMFD_MEMORY_ATTRIBUTES on /dev/kvm
+	long cap249, cap250, cap252;       // on /dev/kvm
+	long headers_cap;                  // the headers' number's answer, -1 without headers
 	std::string parameter;             // "gmem_in_place_conversion=Y", "" when absent
 	std::optional<bool> parameter_on;
 	std::string behaviour;             // "default: size 0 -> EINVAL"
@@ -35,8 +49,12 @@ struct InPlaceMode {
 	std::string contradiction;         // what disagrees; empty when all agree
 };
 const InPlaceMode &in_place_mode();
-// "on [cap 250 = 0x8, gmem_in_place_conversion=Y, default: size 0 -> EINVAL]"
+// "on [caps 249=0x0 250=0x0 252=0x8, no module parameter, default: size 0 -> EINVAL]"
 std::string describe_in_place_mode(const InPlaceMode &m);
+// Whether the VM-level KVM_SET_MEMORY_ATTRIBUTES is built beside per-gmem
+// attributes: only with a module parameter (v13 without
+// CONFIG_KVM_VM_MEMORY_ATTRIBUTES has neither). nullopt when the mode is off.
+std::optional<bool> vm_level_attributes_built(const InPlaceMode &m);
 
 struct Profile {
 	std::string kernel_release;
@@ -45,6 +63,8 @@ struct Profile {
 	InPlaceMode in_place;
 	AttributesFamily family;
 	std::string family_evidence;    // which VM type and answer decided it
+	Series series;
+	std::string series_evidence;    // which answers identified it
 };
 
 // Rules 2 and 3 of the spec's section 2 on a scratch guest_memfd of a VM of
@@ -55,6 +75,9 @@ AttributesFamily probe_attributes_family(const VmTypeInfo &type, std::string *ev
 // rule 3 on the first offered VM type with private memory (the mode is
 // module-wide); Applied when no such type can tell. Detected once per process.
 AttributesFamily kernel_attributes_family(std::string *evidence);
+// The running kernel's revision family, from the mode, the family and the
+// caps (rule 5). Detected once per process.
+Series kernel_series(std::string *evidence);
 
 // Needs /dev/kvm; a VM type that cannot be probed counts as offering nothing.
 Profile detect_profile();

@@ -447,7 +447,10 @@ KVMT_TEST_F(validation, in_place_caps_agree)
 		EXPECT_EQ(*declared.content_modes, has_modes)
 			<< "declared content_modes=" << (*declared.content_modes ? "on" : "none")
 			<< ", found per-gmem attributes " << family_name(family) << " [" << evidence << "]";
-	long cap = gmem_attributes_cap(family);
+	std::string series_evidence;
+	Series series = kernel_series(&series_evidence);
+	test_log(std::string("series ") + series_name(series) + " [" + series_evidence + "]");
+	long cap = gmem_attributes_cap(series);
 	long priv = static_cast<long>(kPrivate);
 	EXPECT_EQ(f.vm.check_extension(cap), mode.on && v.type->private_memory ? priv : 0L)
 		<< "cap " << cap << " on the VM fd";
@@ -464,21 +467,38 @@ KVMT_TEST_F(validation, in_place_caps_agree)
 		EXPECT_EQ(f.vm.check_extension(KVM_CAP_MEMORY_ATTRIBUTES2_FLAGS), modes) << "on the VM fd";
 }
 
-// §2: mode on → MEMORY_ATTRIBUTES cap 0; VM-level attributes refuse PRIVATE, take 0.
-KVMT_TEST_F(validation, vm_attributes_refuse_private_when_in_place_on)
+// Skips unless the mode is on and the VM-level attributes ioctl is (built)
+// as the row expects; the module parameter tells which (spec section 2).
+void require_vm_level_attributes_built(bool built)
 {
 	const InPlaceMode &mode = in_place_mode();
-	if (!mode.on)
+	std::optional<bool> is_built = vm_level_attributes_built(mode);
+	if (!is_built)
 		skip("in-place mode " + describe_in_place_mode(mode) + " (per_vm rows cover it)");
+	if (*is_built != built)
+		skip(std::string("the per-VM option is ") + (*is_built ? "built (" + mode.parameter + ")"
+								   : "not built (no module parameter)") +
+		     ": vm_attributes_" + (built ? "enotty_without_per_vm_option" : "refuse_private_when_in_place_on") +
+		     " covers it");
+}
+
+// §2: mode on, per-VM option built → MEMORY_ATTRIBUTES cap 0; VM-level attributes refuse PRIVATE, take 0.
+KVMT_TEST_F(validation, vm_attributes_refuse_private_when_in_place_on)
+{
+	require_vm_level_attributes_built(true);
 	EXPECT_EQ(f.vm.check_extension(KVM_CAP_MEMORY_ATTRIBUTES), 0);
-	int priv = f.vm.__set_memory_attributes(0, kPage, kPrivate);
-	int zero = f.vm.__set_memory_attributes(0, kPage, 0);
-	if (priv == ENOTTY) {  // CONFIG_KVM_VM_MEMORY_ATTRIBUTES=n: not built at all
-		EXPECT_EQ(Errno(zero), Errno(ENOTTY)) << "attributes 0 (PRIVATE answered ENOTTY)";
-		return;
-	}
-	EXPECT_EQ(Errno(priv), Errno(EINVAL)) << "attributes PRIVATE";
-	EXPECT_EQ(Errno(zero), Errno(0)) << "attributes 0";
+	EXPECT_EQ(Errno(f.vm.__set_memory_attributes(0, kPage, kPrivate)), Errno(EINVAL)) << "attributes PRIVATE";
+	EXPECT_EQ(Errno(f.vm.__set_memory_attributes(0, kPage, 0)), Errno(0)) << "attributes 0";
+}
+
+// §2: v13 without CONFIG_KVM_VM_MEMORY_ATTRIBUTES (no module parameter): the VM-level ioctl is not built.
+KVMT_TEST_F(validation, vm_attributes_enotty_without_per_vm_option)
+{
+	require_vm_level_attributes_built(false);
+	EXPECT_EQ(KvmSystem::get().check_extension(KVM_CAP_MEMORY_ATTRIBUTES), 0) << "on the system fd";
+	EXPECT_EQ(f.vm.check_extension(KVM_CAP_MEMORY_ATTRIBUTES), 0) << "on the VM fd";
+	EXPECT_EQ(Errno(f.vm.__set_memory_attributes(0, kPage, kPrivate)), Errno(ENOTTY)) << "attributes PRIVATE";
+	EXPECT_EQ(Errno(f.vm.__set_memory_attributes(0, kPage, 0)), Errno(ENOTTY)) << "attributes 0";
 }
 
 // §3: error_offset stays untouched on EINVAL, EFAULT, ENOTTY and success.

@@ -17,6 +17,10 @@
 //   vm_types_default_only   KVM_CAP_VM_TYPES says DEFAULT only
 //   attributes2_enotty      the gmem ioctl answers ENOTTY (the mode "on")
 //   no_init_shared          VM types with private memory lose INIT_SHARED
+//   vm_attributes_built     the VM-level KVM_SET_MEMORY_ATTRIBUTES, not built
+//                           (ENOTTY), answers 0 as if it were
+//   gmem_cap_zero           KVM_CAP_GUEST_MEMFD_MEMORY_ATTRIBUTES (252, v13's
+//                           number) answers 0 while the mode is on
 #define _GNU_SOURCE
 #include <dlfcn.h>
 #include <errno.h>
@@ -34,6 +38,8 @@
 #define CREATE_VM _IO(KVMIO, 0x01)
 #define CREATE_GUEST_MEMFD _IOWR(KVMIO, 0xd4, struct create_gmem)
 #define SET_ATTRIBUTES2 _IOWR(KVMIO, 0xd2, struct attributes2)
+#define SET_VM_ATTRIBUTES _IOW(KVMIO, 0xd2, struct vm_attributes)
+#define CAP_GMEM_ATTRIBUTES_V13 252
 #define CAP_VM_TYPES 235
 #define CAP_GUEST_MEMFD_FLAGS 244
 #define ATTRIBUTE_PRIVATE (1ULL << 3)
@@ -42,6 +48,9 @@
 
 struct create_gmem {
 	uint64_t size, flags, reserved[6];
+};
+struct vm_attributes {
+	uint64_t address, size, attributes, flags;
 };
 struct attributes2 {
 	uint64_t offset, size, attributes, flags, error_offset, reserved[11];
@@ -170,11 +179,15 @@ int ioctl(int fd, unsigned long req, ...)
 	if (req == CREATE_VM && breaks("vm_types_default_only") && (unsigned long)arg != 0)
 		return fail(EINVAL);
 	int r = real_ioctl(fd, req, arg);
+	if (req == SET_VM_ATTRIBUTES && r && errno == ENOTTY && breaks("vm_attributes_built"))
+		return 0;
 	if (req == CREATE_VM && r >= 0 && r < (int)sizeof(private_vm))
 		private_vm[r] = private_type((unsigned long)arg);
 	if (req == CHECK_EXTENSION && r > 0) {
 		if ((unsigned long)arg == CAP_VM_TYPES && breaks("vm_types_default_only"))
 			r = 1;
+		if ((unsigned long)arg == CAP_GMEM_ATTRIBUTES_V13 && breaks("gmem_cap_zero"))
+			r = 0;
 		if ((unsigned long)arg == CAP_GUEST_MEMFD_FLAGS && breaks("no_init_shared") &&
 		    fd < (int)sizeof(private_vm) && private_vm[fd])
 			r &= ~FLAG_INIT_SHARED;
