@@ -46,9 +46,9 @@ constexpr long kCapRfcContentModes = 250;
 constexpr long kPrivateBit = static_cast<long>(KVM_MEMORY_ATTRIBUTE_PRIVATE);
 
 #ifdef KVMT_GMEM_ATTRIBUTES_CAP_FROM_DEFAULTS
-constexpr bool kCapFromHeaders = false;
+constexpr long kHeadersCap = -1;
 #else
-constexpr bool kCapFromHeaders = true;
+constexpr long kHeadersCap = KVM_CAP_GUEST_MEMFD_MEMORY_ATTRIBUTES;
 #endif
 
 const char *series_name(Series s)
@@ -160,13 +160,12 @@ static std::string cap_reading(long number, long value)
 // The headers' number counts either way; a cap of another number only when
 // its answer identifies one family, and then it can only say "on". A
 // missing module parameter is no witness (v13 normally has none).
-static std::vector<Witness> mode_witnesses(const InPlaceMode &m)
+static std::vector<Witness> mode_witnesses(const InPlaceMode &m, long headers)
 {
 	std::vector<Witness> w;
 	if (m.parameter_on)
 		w.push_back({m.parameter, *m.parameter_on});
-	long headers = kCapFromHeaders ? KVM_CAP_GUEST_MEMFD_MEMORY_ATTRIBUTES : -1;
-	if (kCapFromHeaders)
+	if (headers >= 0)
 		w.push_back({cap_reading(headers, m.headers_cap) + " (the headers' number)",
 			     (m.headers_cap & kPrivateBit) != 0});
 	if (headers != kCapV13 && m.cap252 == kPrivateBit)
@@ -182,9 +181,9 @@ static std::vector<Witness> mode_witnesses(const InPlaceMode &m)
 }
 
 // Behaviour decides; without a guest_memfd to ask, any witness saying on.
-static void decide_mode(InPlaceMode *m)
+void decide_in_place_mode(InPlaceMode *m, long headers_cap_number)
 {
-	std::vector<Witness> witnesses = mode_witnesses(*m);
+	std::vector<Witness> witnesses = mode_witnesses(*m, headers_cap_number);
 	bool any_on = false;
 	for (const Witness &w : witnesses)
 		any_on |= w.says_on;
@@ -205,10 +204,10 @@ static InPlaceMode detect_in_place_mode()
 	m.cap249 = sys.check_extension(kCapRfcAndV6);
 	m.cap250 = sys.check_extension(kCapV8);
 	m.cap252 = sys.check_extension(kCapV13);
-	m.headers_cap = kCapFromHeaders ? sys.check_extension(KVM_CAP_GUEST_MEMFD_MEMORY_ATTRIBUTES) : -1;
+	m.headers_cap = kHeadersCap >= 0 ? sys.check_extension(kHeadersCap) : -1;
 	read_mode_parameter(&m);
 	probe_mode_behaviour(&m);
-	decide_mode(&m);
+	decide_in_place_mode(&m, kHeadersCap);
 	return m;
 }
 
@@ -224,9 +223,8 @@ std::string describe_in_place_mode(const InPlaceMode &m)
 	snprintf(caps, sizeof(caps), "caps %ld=0x%lx %ld=0x%lx %ld=0x%lx", kCapRfcAndV6, m.cap249,
 		 kCapV8, m.cap250, kCapV13, m.cap252);
 	std::string headers;
-	if (kCapFromHeaders && KVM_CAP_GUEST_MEMFD_MEMORY_ATTRIBUTES != kCapRfcAndV6 &&
-	    KVM_CAP_GUEST_MEMFD_MEMORY_ATTRIBUTES != kCapV8 && KVM_CAP_GUEST_MEMFD_MEMORY_ATTRIBUTES != kCapV13)
-		headers = " " + cap_reading(KVM_CAP_GUEST_MEMFD_MEMORY_ATTRIBUTES, m.headers_cap);
+	if (kHeadersCap >= 0 && kHeadersCap != kCapRfcAndV6 && kHeadersCap != kCapV8 && kHeadersCap != kCapV13)
+		headers = " " + cap_reading(kHeadersCap, m.headers_cap);
 	return std::string(m.on ? "on" : "off") + " [" + caps + headers + ", " +
 	       (m.parameter.empty() ? "no module parameter" : m.parameter) + ", " + m.behaviour +
 	       "]" + (m.contradiction.empty() ? "" : " CONTRADICTION: " + m.contradiction);
@@ -276,14 +274,13 @@ AttributesFamily kernel_attributes_family(std::string *evidence)
 	return family;
 }
 
-// The family whose cap reports PRIVATE (the headers' number first).
-static Series series_by_cap(const InPlaceMode &m, std::string *evidence)
+Series series_by_cap(const InPlaceMode &m, long headers_cap_number, std::string *evidence)
 {
 	const std::pair<long, Series> known[] = {
 		{kCapV13, Series::V13}, {kCapV8, Series::V8toV12}, {kCapRfcAndV6, Series::V6V7}};
-	if (kCapFromHeaders && m.headers_cap == kPrivateBit)
+	if (headers_cap_number >= 0 && m.headers_cap == kPrivateBit)
 		for (const auto &[number, series] : known)
-			if (number == KVM_CAP_GUEST_MEMFD_MEMORY_ATTRIBUTES) {
+			if (number == headers_cap_number) {
 				*evidence = cap_reading(number, m.headers_cap) + ", the headers' number";
 				return series;
 			}
@@ -313,7 +310,7 @@ static Series detect_series(std::string *evidence)
 		*evidence = "content modes: " + family_evidence;
 		return Series::Rfc;
 	}
-	Series s = series_by_cap(m, evidence);
+	Series s = series_by_cap(m, kHeadersCap, evidence);
 	if (s == Series::V6V7 || s == Series::V8toV12 || m.parameter.rfind("vm_memory_attributes", 0) == 0)
 		*evidence += ", flags must be 0";
 	if (s == Series::V13)
@@ -368,7 +365,7 @@ std::string describe_profile(const Profile &p)
 	       " series " + series_name(p.series) + " [" + p.series_evidence + "]" +
 	       " headers " KVMT_HEADERS_DESC " (KVM_CAP_GUEST_MEMFD_MEMORY_ATTRIBUTES " +
 	       std::to_string(KVM_CAP_GUEST_MEMFD_MEMORY_ATTRIBUTES) +
-	       (kCapFromHeaders ? ")" : ", the project's default)");
+	       (kHeadersCap >= 0 ? ")" : ", the project's default)");
 }
 
 void kvm_program_preamble()

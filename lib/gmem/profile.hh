@@ -51,6 +51,13 @@ struct InPlaceMode {
 const InPlaceMode &in_place_mode();
 // "on [caps 249=0x0 250=0x0 252=0x8, no module parameter, default: size 0 -> EINVAL]"
 std::string describe_in_place_mode(const InPlaceMode &m);
+// Rule 5 on m's readings (caps, parameter, behaviour): sets m->on and
+// m->contradiction. headers_cap_number: the headers' number of the cap, -1
+// when the build took the project's default.
+void decide_in_place_mode(InPlaceMode *m, long headers_cap_number);
+// With the mode on and no content modes: the family whose cap reports
+// PRIVATE (the headers' number first), Unknown when none does.
+Series series_by_cap(const InPlaceMode &m, long headers_cap_number, std::string *evidence);
 // Whether the VM-level KVM_SET_MEMORY_ATTRIBUTES is built beside per-gmem
 // attributes: only with a module parameter (v13 without
 // CONFIG_KVM_VM_MEMORY_ATTRIBUTES has neither). nullopt when the mode is off.
