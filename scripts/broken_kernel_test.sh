@@ -54,7 +54,7 @@ row() {
 conv=guest_memfd_conversions_test
 sw=sw_protected
 echo "TAP version 13"
-echo "1..13"
+echo "1..14"
 row "unbroken kernel: every row below passes" pass "" "$on" "" $conv \
 	conv.$sw.no_op_conversions_succeed validation.$sw.unknown_attributes_einval \
 	held.$sw.vmsplice_blocks_to_private validation.$sw.error_offset_untouched \
@@ -84,5 +84,7 @@ row "a transient EAGAIN to private is retried (one retry policy)" pass to_privat
 	guest_memfd_stress_test stress.$sw.mixed
 row "EAGAIN to private while nothing holds the pages is a failure" fail to_private_eagain "$on" "" \
 	guest_memfd_stress_test stress.$sw.mixed
+row "a to-private request that answers 0 but converts nothing" fail to_private_ignored "" "" $conv \
+	conv.$sw.forked_accesses
 echo "$passed passed, $failed failed, 0 skipped"
 [ "$failed" = 0 ]
