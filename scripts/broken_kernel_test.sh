@@ -55,12 +55,13 @@ row() {
 conv=guest_memfd_conversions_test
 sw=sw_protected
 echo "TAP version 13"
-echo "1..15"
+echo "1..16"
 row "unbroken kernel: every row below passes" pass "" "$on" "" $conv \
 	conv.$sw.no_op_conversions_succeed validation.$sw.unknown_attributes_einval \
 	held.$sw.vmsplice_blocks_to_private validation.$sw.error_offset_untouched \
 	validation.$sw.in_place_caps_agree validation.$sw.gmem_flags_cap_by_type \
-	validation.default.default_vm_einval validation.$sw.vm_attributes_enotty_without_per_vm_option
+	validation.default.default_vm_einval validation.$sw.vm_attributes_enotty_without_per_vm_option \
+	conv.$sw.forked_accesses
 row "EAGAIN on a to-shared request is a failure" fail to_shared_eagain "" "" $conv \
 	conv.$sw.no_op_conversions_succeed
 row "PRIVATE with another attribute bit must be refused" fail private_combo_accepted "" "" $conv \
@@ -89,5 +90,7 @@ row "v13 without the per-VM option: a VM-level attributes ioctl that answers" fa
 	validation.$sw.vm_attributes_enotty_without_per_vm_option validation.default.vm_attributes_enotty_without_per_vm_option
 row "the mode on while v13's cap (252) reports 0" fail gmem_cap_zero "" "" $conv \
 	validation.default.in_place_caps_agree validation.$sw.in_place_caps_agree
+row "a to-private request that answers 0 but converts nothing" fail to_private_ignored "" "" $conv \
+	conv.$sw.forked_accesses
 echo "$passed passed, $failed failed, 0 skipped"
 [ "$failed" = 0 ]

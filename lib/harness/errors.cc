@@ -1,5 +1,7 @@
 #include "errors.hh"
 
+#include <sys/wait.h>
+
 #include <cerrno>
 #include <cstring>
 
@@ -21,6 +23,13 @@ std::string result_text(long ret, int err)
 std::ostream &operator<<(std::ostream &os, const Errno &e)
 {
 	return os << (e.value ? errno_name(e.value) : "0 (no error)");
+}
+
+std::string wait_status_text(int status)
+{
+	if (WIFSIGNALED(status))
+		return "killed by signal " + std::to_string(WTERMSIG(status));
+	return "exit status " + std::to_string(WEXITSTATUS(status));
 }
 
 long sys_check(long ret, const std::string &what)

@@ -27,6 +27,9 @@ struct Errno {
 };
 std::ostream &operator<<(std::ostream &os, const Errno &e);
 
+// "exit status 3" or "killed by signal 9", from a waitpid() status.
+std::string wait_status_text(int status);
+
 // Throws Error("<what>: <errno name>") when ret is -1.
 long sys_check(long ret, const std::string &what);
 

@@ -12,11 +12,15 @@
 // Helpers named require_* end the test when their check fails (ASSERT);
 // helpers that check on their caller's behalf take `Where where` last, so a
 // failure names the caller's line.
+#include <signal.h>
 #include <sys/ioctl.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdio>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -35,6 +39,7 @@
 #include "peer.hh"
 #include "profile.hh"
 #include "sigbus.hh"
+#include "step_rendezvous.hh"
 #include "test.hh"
 #include "test_vm.hh"
 #include "vm.hh"
@@ -139,6 +144,14 @@ struct InPlace {
 	}
 	Vcpu *vcpu = nullptr;
 
+	// What the guest must read of pages that went private holding the host's
+	// pattern: that pattern where the contract keeps the data.
+	GuestExpect kept_by_to_private()
+	{
+		Content c = contract_cell(type, Direction::ToPrivate, ContentMode::Unspecified,
+					  LaunchPhase::BeforeFinalize, family).content;
+		return c == Content::Preserved ? kExpectPattern : kExpectNothing;
+	}
 	// The guest's view of pages [first, first + count) after a to-private
 	// request: the host's pattern where the contract keeps the data.
 	void guest_sees_pattern_if_kept(uint64_t first, uint64_t count, uint64_t seed,
@@ -146,10 +159,7 @@ struct InPlace {
 	{
 		if (!tvm)
 			return;  // snp/tdx: no guest without the launch flow
-		Content c = contract_cell(type, Direction::ToPrivate, ContentMode::Unspecified,
-					  LaunchPhase::BeforeFinalize, family).content;
-		guest_round_at(first, count, c == Content::Preserved ? kExpectPattern : kExpectNothing,
-			       seed, 0, zero_mask);
+		guest_round_at(first, count, kept_by_to_private(), seed, 0, zero_mask);
 	}
 
 	AttributesResult convert(uint64_t first, uint64_t count, uint64_t attrs, uint64_t flags = 0)
@@ -793,6 +803,207 @@ KVMT_TEST_F(conv, pfn_unchanged_by_round_trip)
 	std::optional<uint64_t> after = pfn_of_touched(f.page(7));
 	ASSERT_TRUE(after.has_value());
 	ASSERT_EQ(*before, *after);
+}
+
+// ------------------------------------------------------------ forked_accesses
+
+// The turns of forked_accesses; the parent takes the odd ones.
+enum ForkedStep : int {
+	kPagesWritten = 1,      // pages 0-1 shared, holding their latest bytes
+	kChildReadShared,       // the child read them
+	kPageOnePrivate,        // page 1 private, page 0 rewritten
+	kChildProbedPrivate,    // the child probed both pages
+	kPageOneSharedAgain,    // page 1 shared again
+	kChildReadSharedAgain,  // the child read it; it exits next
+};
+
+// The child's checks, one bit of its exit status each.
+enum ChildCheckBit : unsigned {
+	kFirstShared = 1u << 0,
+	kFirstBytes = 1u << 1,
+	kPrivateReadSigbus = 1u << 2,
+	kPrivateWriteSigbus = 1u << 3,
+	kNeighbourShared = 1u << 4,
+	kSharedAgain = 1u << 5,
+	kSharedAgainBytes = 1u << 6,
+	kChildLostTurn = 1u << 7,
+};
+struct ChildCheck {
+	unsigned bit;
+	const char *what;
+};
+const ChildCheck kChildChecks[] = {
+	{kFirstShared, "pages 0-1 were not shared before any conversion"},
+	{kFirstBytes, "pages 0-1 did not hold the parent's latest bytes before any conversion"},
+	{kPrivateReadSigbus, "a read of private page 1 did not SIGBUS"},
+	{kPrivateWriteSigbus, "a write to private page 1 did not SIGBUS"},
+	{kNeighbourShared, "page 0, still shared, was not readable with the latest bytes while page 1 was private"},
+	{kSharedAgain, "page 1 was not shared again after the conversion back"},
+	{kSharedAgainBytes, "page 1 did not hold the bytes the round trip keeps"},
+	{kChildLostTurn, "its wait for the parent failed (see its '# forked child:' line)"},
+};
+
+// Which pattern each page holds after each parent turn, fixed before the
+// fork: the guest rewrites the pages where it runs in this VM type.
+struct ForkedSeeds {
+	uint64_t shared;        // pages 0-1 before any conversion
+	uint64_t private_page;  // page 1 while private
+	uint64_t neighbour;     // page 0 while page 1 is private
+	bool kept;              // page 1 holds private_page again once shared (contract)
+};
+
+constexpr uint64_t kSeedC = 0xc0de, kSeedD = 0xd00d;
+
+ForkedSeeds forked_seeds(Conv &f)
+{
+	bool kept = f.round_trip_content() == Content::Preserved;
+	if (f.tvm)
+		return {kSeedB, kSeedC, kSeedD, kept};
+	return {kSeedA, kSeedA, kSeedD, kept};
+}
+
+bool holds_pattern(const uint8_t *map, uint64_t first, uint64_t count, uint64_t seed)
+{
+	return find_pattern_mismatch(map + first * kPage, first * kPage, count * kPage, seed) < 0;
+}
+
+unsigned bit_unless(bool ok, unsigned bit)
+{
+	return ok ? 0 : bit;
+}
+
+// The child's turns; returns the bits of its failed checks.
+unsigned forked_child_turns(uint8_t *map, StepRendezvous &steps, const ForkedSeeds &s)
+{
+	unsigned failed = 0;
+	try {
+		steps.await_parent(kPagesWritten, "pages 0-1 written");
+		bool shared = first_state_mismatch(map, 0, 2, PageState::Shared) < 0;
+		failed |= bit_unless(shared, kFirstShared);
+		failed |= bit_unless(shared && holds_pattern(map, 0, 2, s.shared), kFirstBytes);
+		steps.set(kChildReadShared);
+
+		steps.await_parent(kPageOnePrivate, "page 1 private");
+		failed |= bit_unless(probe(map + kPage, Access::Read).sigbus, kPrivateReadSigbus);
+		failed |= bit_unless(probe(map + kPage, Access::Write, 0x5a).sigbus, kPrivateWriteSigbus);
+		failed |= bit_unless(page_in_state(map, 0, PageState::Shared) &&
+					     holds_pattern(map, 0, 1, s.neighbour), kNeighbourShared);
+		steps.set(kChildProbedPrivate);
+
+		steps.await_parent(kPageOneSharedAgain, "page 1 shared again");
+		bool again = page_in_state(map, 1, PageState::Shared);
+		failed |= bit_unless(again, kSharedAgain);
+		failed |= bit_unless(!s.kept || (again && holds_pattern(map, 1, 1, s.private_page)),
+				     kSharedAgainBytes);
+		steps.set(kChildReadSharedAgain);
+	} catch (const std::exception &e) {
+		fprintf(stderr, "# forked child: %s\n", e.what());
+		failed |= kChildLostTurn;
+	}
+	return failed;
+}
+
+// A forked child that exits with what body() returns (255 if it throws) and
+// never outlives the test: killed and reaped when the test ends first.
+class ForkedChild {
+public:
+	explicit ForkedChild(const std::function<int()> &body)
+	{
+		fflush(nullptr);
+		pid_ = sys_check(fork(), "fork");
+		if (pid_ == 0) {
+			int status = 255;
+			try {
+				status = body();
+			} catch (...) {
+			}
+			_exit(status);
+		}
+	}
+	~ForkedChild()
+	{
+		if (pid_ > 0) {
+			kill(pid_, SIGKILL);
+			waitpid(pid_, nullptr, 0);
+		}
+	}
+	ForkedChild(const ForkedChild &) = delete;
+	ForkedChild &operator=(const ForkedChild &) = delete;
+
+	pid_t pid() const { return pid_; }
+	int reap() { return *reap_with(0); }
+	// The wait status once the child has exited; nullopt while it runs.
+	std::optional<int> reap_if_exited() { return reap_with(WNOHANG); }
+
+private:
+	std::optional<int> reap_with(int options)
+	{
+		int status = 0;
+		if (sys_check(waitpid(pid_, &status, options), "waitpid(forked child)") == 0)
+			return std::nullopt;
+		pid_ = -1;
+		return status;
+	}
+
+	pid_t pid_ = -1;
+};
+
+void expect_child_passed(int status, Where where = Where::here())
+{
+	ASSERT_TRUE(WIFEXITED(status)) << where << "forked child: " << wait_status_text(status);
+	unsigned failed = WEXITSTATUS(status);
+	for (const ChildCheck &c : kChildChecks)
+		EXPECT_FALSE(failed & c.bit) << where << "forked child: " << c.what;
+}
+
+// A child that exited instead of taking its turn: its checks say why.
+void await_child_turn(StepRendezvous &steps, ForkedChild &child, int step, const char *what)
+{
+	try {
+		steps.await_child(step, what, child.pid());
+	} catch (const Error &) {
+		if (std::optional<int> status = child.reap_if_exited())
+			expect_child_passed(*status);
+		throw;
+	}
+}
+
+void write_shared_pages(Conv &f, const ForkedSeeds &s)
+{
+	fill_pattern(f.page(0), 0, 2 * kPage, kSeedA);
+	if (f.tvm)
+		f.guest_round_at(0, 2, kExpectPattern, kSeedA, s.shared);
+}
+
+void make_page_one_private(Conv &f, const ForkedSeeds &s)
+{
+	f.to(PageState::Private, 1, 1);
+	// Not fatal: what the child sees of the page is the point of the test.
+	EXPECT_TRUE(page_in_state(f.map.data(), 1, PageState::Private)) << "the parent's page 1";
+	if (!f.tvm) {
+		fill_pattern(f.page(0), 0, kPage, s.neighbour);
+		return;
+	}
+	f.guest_round_at(1, 1, f.kept_by_to_private(), s.shared, s.private_page);
+	f.guest_round_at(0, 1, kExpectPattern, s.shared, s.neighbour);
+}
+
+// §3 host access, §5 forked_accesses: a child living through the conversions sees every state change.
+KVMT_TEST_F(conv, forked_accesses)
+{
+	ForkedSeeds seeds = forked_seeds(f);
+	StepRendezvous steps;
+	ForkedChild child([&] { return int(forked_child_turns(f.map.data(), steps, seeds)); });
+	write_shared_pages(f, seeds);
+	steps.set(kPagesWritten);
+	await_child_turn(steps, child, kChildReadShared, "the child read pages 0-1 shared");
+	make_page_one_private(f, seeds);
+	steps.set(kPageOnePrivate);
+	await_child_turn(steps, child, kChildProbedPrivate, "the child probed private page 1");
+	f.to(PageState::Shared, 1, 1);
+	steps.set(kPageOneSharedAgain);
+	await_child_turn(steps, child, kChildReadSharedAgain, "the child read page 1 shared again");
+	expect_child_passed(child.reap());
 }
 
 // ------------------------------------------------------------ held

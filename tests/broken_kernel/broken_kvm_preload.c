@@ -8,6 +8,7 @@
 //   to_private_eagain_once  a to-private request answers EAGAIN (error_offset
 //                           its start), its retry not: a transient reference
 //   to_private_eagain       every to-private request answers EAGAIN
+//   to_private_ignored      a to-private request answers 0 and converts nothing
 //   eagain_before_validation an invalid request (reserved word, attribute
 //                           bit) answers EAGAIN instead of EINVAL
 //   private_combo_accepted  PRIVATE plus another attribute bit is accepted
@@ -138,6 +139,8 @@ static int set_attributes2(int fd, struct attributes2 *a)
 		a->error_offset = a->offset;
 		return fail(EAGAIN);
 	}
+	if (breaks("to_private_ignored") && to_private)
+		return 0;
 	if (breaks("eagain_before_validation") && !valid) {
 		a->error_offset = a->offset;
 		return fail(EAGAIN);
