@@ -54,7 +54,7 @@ row() {
 conv=guest_memfd_conversions_test
 sw=sw_protected
 echo "TAP version 13"
-echo "1..13"
+echo "1..15"
 row "unbroken kernel: every row below passes" pass "" "$on" "" $conv \
 	conv.$sw.no_op_conversions_succeed validation.$sw.unknown_attributes_einval \
 	held.$sw.vmsplice_blocks_to_private validation.$sw.error_offset_untouched \
@@ -84,5 +84,11 @@ row "a transient EAGAIN to private is retried (one retry policy)" pass to_privat
 	guest_memfd_stress_test stress.$sw.mixed
 row "EAGAIN to private while nothing holds the pages is a failure" fail to_private_eagain "$on" "" \
 	guest_memfd_stress_test stress.$sw.mixed
+row "a second memslot over a bound gmem range must be refused (EEXIST)" fail bind_overlap_accepted "" "" \
+	guest_memfd_test bind.$sw.second_binding_same_range_eexist bind.$sw.second_binding_disjoint_below \
+	guest.default.refused_second_binding_keeps_the_first
+row "MADV_COLLAPSE on a guest_memfd mapping must fail (EINVAL)" fail collapse_accepted "" "" \
+	guest_memfd_test shared.default.collapse_einval_mapping_keeps_working \
+	shared.$sw.collapse_einval_mapping_keeps_working
 echo "$passed passed, $failed failed, 0 skipped"
 [ "$failed" = 0 ]
