@@ -55,13 +55,17 @@ row() {
 conv=guest_memfd_conversions_test
 sw=sw_protected
 echo "TAP version 13"
-echo "1..16"
+echo "1..19"
 row "unbroken kernel: every row below passes" pass "" "$on" "" $conv \
 	conv.$sw.no_op_conversions_succeed validation.$sw.unknown_attributes_einval \
 	held.$sw.vmsplice_blocks_to_private validation.$sw.error_offset_untouched \
 	validation.$sw.in_place_caps_agree validation.$sw.gmem_flags_cap_by_type \
 	validation.default.default_vm_einval validation.$sw.vm_attributes_enotty_without_per_vm_option \
 	conv.$sw.forked_accesses
+row "unbroken kernel: the bindings and collapse rows below pass" pass "" "$on" "" guest_memfd_test \
+	bind.$sw.second_binding_same_range_eexist bind.$sw.second_binding_disjoint_below \
+	guest.default.refused_second_binding_keeps_the_first shared.default.collapse_einval_mapping_keeps_working \
+	shared.$sw.collapse_einval_mapping_keeps_working
 row "EAGAIN on a to-shared request is a failure" fail to_shared_eagain "" "" $conv \
 	conv.$sw.no_op_conversions_succeed
 row "PRIVATE with another attribute bit must be refused" fail private_combo_accepted "" "" $conv \
@@ -92,5 +96,11 @@ row "the mode on while v13's cap (252) reports 0" fail gmem_cap_zero "" "" $conv
 	validation.default.in_place_caps_agree validation.$sw.in_place_caps_agree
 row "a to-private request that answers 0 but converts nothing" fail to_private_ignored "" "" $conv \
 	conv.$sw.forked_accesses
+row "a second memslot over a bound gmem range must be refused (EEXIST)" fail bind_overlap_accepted "" "" \
+	guest_memfd_test bind.$sw.second_binding_same_range_eexist bind.$sw.second_binding_disjoint_below \
+	guest.default.refused_second_binding_keeps_the_first
+row "MADV_COLLAPSE on a guest_memfd mapping must fail (EINVAL)" fail collapse_accepted "" "" \
+	guest_memfd_test shared.default.collapse_einval_mapping_keeps_working \
+	shared.$sw.collapse_einval_mapping_keeps_working
 echo "$passed passed, $failed failed, 0 skipped"
 [ "$failed" = 0 ]

@@ -7,6 +7,11 @@
 #include <cstdint>
 #include <utility>
 
+// glibc 2.36 (Debian 12) does not name it; the kernel has it since 6.1.
+#ifndef MADV_COLLAPSE
+#define MADV_COLLAPSE 25
+#endif
+
 namespace kvmt {
 
 class Mapping {

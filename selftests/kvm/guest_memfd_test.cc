@@ -6,6 +6,7 @@
 //   create   creation flags and sizes, file operations, fallocate
 //   shared   MMAP|INIT_SHARED: host reads/writes, punch, fork, SCM_RIGHTS
 //   private  MMAP without INIT_SHARED: every host access raises SIGBUS
+//   bind     memslot bindings: one memslot per gmem range (EEXIST)
 //   guest    a guest and the host on the same in-place shared pages
 #include <fcntl.h>
 #include <linux/falloc.h>
@@ -484,6 +485,51 @@ KVMT_TEST_F(shared, scm_rights_mapping_outlives_sender)
 	ASSERT_EQ(peer->finish(), 0);
 }
 
+// The size a PMD maps (2 MiB with 4 KiB pages).
+uint64_t pmd_size()
+{
+	return page_size() * (page_size() / 8);
+}
+
+// A mapping of the whole of gmem at a PMD-aligned address, so that a
+// collapse is refused for what the file is, not for the mapping's geometry.
+Mapping map_pmd_aligned(const GuestMemfd &gmem)
+{
+	uint64_t len = gmem.size(), pmd = pmd_size();
+	void *p = mmap(nullptr, len + pmd, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (p == MAP_FAILED)
+		sys_check(-1, "mmap(reservation)");
+	uintptr_t start = reinterpret_cast<uintptr_t>(p), aligned = (start + pmd - 1) & ~(pmd - 1);
+	if (aligned != start)
+		munmap(p, aligned - start);
+	munmap(reinterpret_cast<void *>(aligned + len), start + pmd - aligned);
+	p = mmap(reinterpret_cast<void *>(aligned), len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED,
+		 gmem.fd(), 0);
+	if (p == MAP_FAILED) {
+		int err = errno;
+		munmap(reinterpret_cast<void *>(aligned), len);
+		errno = err;
+		sys_check(-1, "mmap(guest_memfd, MAP_FIXED)");
+	}
+	return Mapping(p, len);
+}
+
+// Spec 3 "Host mapping collapse": MADV_COLLAPSE on a guest_memfd mapping fails with EINVAL,
+// and the mapping keeps its data and keeps working.
+KVMT_TEST_F(shared, collapse_einval_mapping_keeps_working)
+{
+	uint64_t len = pmd_size();
+	GuestMemfd gmem(f.vm, len, kMmap | kInitShared);
+	Mapping map = map_pmd_aligned(gmem);
+	fill_pattern(map.data(), 0, len, kSeedA);
+	ASSERT_ERRNO(madvise(map.data(), len, MADV_COLLAPSE), EINVAL);
+	assert_pattern(map.data(), 0, len, kSeedA);
+	for (Access a : {Access::Read, Access::Write})
+		EXPECT_EQ(count_sigbus_pages(map.data(), len, a), 0u) << access_name(a);
+	fill_pattern(map.data(), 0, len, kSeedB);
+	assert_pattern(map.data(), 0, len, kSeedB);
+}
+
 // ---------------------------------------------------------------- private
 
 struct PrivateGmem {
@@ -560,6 +606,93 @@ KVMT_TEST_F(private, forked_child_sigbus)
 KVMT_TEST_F(private, scm_rights_process_sigbus)
 {
 	peer_sigbus_on_private(f, Peer::Kind::Unrelated);
+}
+
+// ---------------------------------------------------------------- bind
+
+// Pages [first, first + count) of a gmem.
+struct PageRange {
+	uint64_t first, count;
+	uint64_t offset() const { return first * page_size(); }
+	uint64_t size() const { return count * page_size(); }
+};
+
+constexpr uint32_t kFirstSlot = 1, kSecondSlot = 2, kProbeSlot = 3;
+constexpr PageRange kFirstRange = {4, 8};
+
+// The gmem's flags for binding tests: MMAP when offered, so that
+// userspace_addr can be the gmem's own mapping.
+uint64_t binding_gmem_flags(const Vm &vm)
+{
+	require_guest_memfd(vm, 0);
+	return vm.guest_memfd_flags() & kMmap;
+}
+
+// One gmem that memslots of one VM bind ranges of, each memslot at its own GPA.
+struct BindGmem {
+	Vm vm;
+	GuestMemfd gmem;
+	Mapping backing;  // userspace_addr: the gmem's mapping, else anonymous memory
+	explicit BindGmem(const VmTypeVariant &v)
+		: vm(*v.type), gmem(vm, gmem_size(), binding_gmem_flags(vm)),
+		  backing(gmem.flags() & kMmap ? gmem.map() : Mapping::anonymous(gmem_size()))
+	{
+	}
+	Memslot memslot(uint32_t slot, PageRange r) const
+	{
+		uint64_t gpa = kTestGpaBase + slot * (64ULL << 20);
+		return {slot, 0, gpa, r.size(), backing.data() + r.offset(), gmem.fd(), r.offset()};
+	}
+	int __bind(uint32_t slot, PageRange r) { return vm.__set_memslot(memslot(slot, r)); }
+	void bind(uint32_t slot, PageRange r) { vm.set_memslot(memslot(slot, r)); }
+};
+
+KVMT_FIXTURE(bind, BindGmem, VmTypeVariant, vm_type_variants());
+
+// A range that some memslot binds cannot be bound again: a new memslot over it gives EEXIST.
+void expect_bound(BindGmem &f, PageRange r, const char *what, Where where = Where::here())
+{
+	int err = f.__bind(kProbeSlot, r);
+	if (!err)  // wrongly bound: gone again, so that the next probe starts clean
+		f.vm.__set_memslot({kProbeSlot, 0, 0, 0, nullptr, -1, 0});
+	EXPECT_EQ(Errno(err), Errno(EEXIST))
+		<< where << what << " (pages " << r.first << "+" << r.count << ") is not bound";
+}
+
+// A second memslot over a range of the gmem the first memslot binds pages 4..11 of.
+struct SecondBinding {
+	const char *name;
+	PageRange range;
+	int expected_errno;  // 0: bound
+};
+
+const SecondBinding kSecondBindings[] = {
+	{"second_binding_same_range_eexist", {4, 8}, EEXIST},
+	{"second_binding_overlapping_head_eexist", {0, 5}, EEXIST},
+	{"second_binding_overlapping_tail_eexist", {11, 5}, EEXIST},
+	{"second_binding_inside_eexist", {6, 2}, EEXIST},
+	{"second_binding_enclosing_eexist", {0, kPages}, EEXIST},
+	{"second_binding_disjoint_below", {0, 4}, 0},
+	{"second_binding_disjoint_above", {12, 4}, 0},
+};
+
+// Spec 3 "Memslot bindings (v13)": a second memslot over a bound range gives EEXIST and
+// leaves the first binding as it was; once the first memslot is deleted the range binds.
+// A disjoint range of the same gmem binds beside the first.
+KVMT_TEST_F_TABLE(bind, kSecondBindings, SecondBinding, row)
+{
+	f.bind(kFirstSlot, kFirstRange);
+	ASSERT_EQ(Errno(f.__bind(kSecondSlot, row.range)), Errno(row.expected_errno))
+		<< "pages " << row.range.first << "+" << row.range.count;
+	expect_bound(f, kFirstRange, "the first memslot's range");
+	if (row.expected_errno == 0) {
+		expect_bound(f, row.range, "the second memslot's range");
+		return;
+	}
+	f.vm.delete_memslot(kFirstSlot);
+	// A refused binding that left a trace of itself would refuse this one.
+	ASSERT_EQ(Errno(f.__bind(kSecondSlot, row.range)), Errno(0))
+		<< "after the first memslot was deleted";
 }
 
 // ---------------------------------------------------------------- guest
@@ -665,6 +798,23 @@ KVMT_TEST_F(guest, several_vcpus_on_separate_pages)
 	uint64_t bytes_each = kPagesEach * page_size();
 	for (int i = 0; i < kVcpus; i++)
 		assert_pattern(f.map.data() + i * bytes_each, i * bytes_each, bytes_each, kSeedB + i);
+}
+
+// Spec 3 "Memslot bindings (v13)": a refused second binding changes nothing for the guest,
+// which reads and writes through the first memslot as before.
+KVMT_TEST_F(guest, refused_second_binding_keeps_the_first)
+{
+	fill_pattern(f.map.data(), 0, gmem_size(), kSeedA);
+	Memslot second = {kGmemSlot + 1, 0, kTestGpaBase + 2 * gmem_size(), gmem_size(),
+			  f.map.data(), f.gmem.fd(), 0};
+	ASSERT_EQ(Errno(f.tvm.vm().__set_memslot(second)), Errno(EEXIST));
+	f.set_range(0, 0, kPages);
+	f.plan(0).expect = kExpectPattern;
+	f.plan(0).expect_seed = kSeedA;
+	f.plan(0).write_seed = kSeedB;
+	Vcpu &vcpu = f.tvm.add_vcpu(guest_access_rounds, 0);
+	f.tvm.run_to_sync(vcpu, 0);
+	assert_pattern(f.map.data(), 0, gmem_size(), kSeedB);
 }
 
 }  // namespace

@@ -1,6 +1,6 @@
 // A kernel that breaks the contract on purpose, for the project's own tests:
 // LD_PRELOAD this library and set GMEM_BREAK to one behaviour below; it
-// rewrites what KVM's ioctls answer so that a check of the suite can be shown
+// rewrites what KVM's ioctls (and madvise) answer so that a check of the suite can be shown
 // failing against a kernel that gets that one thing wrong (and passing
 // without it). Never part of a real run.
 //
@@ -22,6 +22,9 @@
 //                           (ENOTTY), answers 0 as if it were
 //   gmem_cap_zero           KVM_CAP_GUEST_MEMFD_MEMORY_ATTRIBUTES (252, v13's
 //                           number) answers 0 while the mode is on
+//   bind_overlap_accepted   a memslot the kernel refused with EEXIST (its gmem
+//                           range already bound) answers 0, and stays unmade
+//   collapse_accepted       a madvise(MADV_COLLAPSE) that failed answers 0
 #define _GNU_SOURCE
 #include <dlfcn.h>
 #include <errno.h>
@@ -41,11 +44,15 @@
 #define SET_ATTRIBUTES2 _IOWR(KVMIO, 0xd2, struct attributes2)
 #define SET_VM_ATTRIBUTES _IOW(KVMIO, 0xd2, struct vm_attributes)
 #define CAP_GMEM_ATTRIBUTES_V13 252
+#define SET_USER_MEMORY_REGION2 _IOW(KVMIO, 0x49, struct memory_region2)
 #define CAP_VM_TYPES 235
 #define CAP_GUEST_MEMFD_FLAGS 244
 #define ATTRIBUTE_PRIVATE (1ULL << 3)
 #define FLAG_INIT_SHARED (1ULL << 1)
 #define MODE_PRESERVE (1ULL << 1)
+#ifndef MADV_COLLAPSE
+#define MADV_COLLAPSE 25
+#endif
 
 struct create_gmem {
 	uint64_t size, flags, reserved[6];
@@ -55,6 +62,12 @@ struct vm_attributes {
 };
 struct attributes2 {
 	uint64_t offset, size, attributes, flags, error_offset, reserved[11];
+};
+struct memory_region2 {
+	uint32_t slot, flags;
+	uint64_t guest_phys_addr, memory_size, userspace_addr, guest_memfd_offset;
+	uint32_t guest_memfd, pad1;
+	uint64_t pad2[14];
 };
 
 typedef int (*ioctl_fn)(int, unsigned long, ...);
@@ -186,6 +199,8 @@ int ioctl(int fd, unsigned long req, ...)
 		return 0;
 	if (req == CREATE_VM && r >= 0 && r < (int)sizeof(private_vm))
 		private_vm[r] = private_type((unsigned long)arg);
+	if (req == SET_USER_MEMORY_REGION2 && r && errno == EEXIST && breaks("bind_overlap_accepted"))
+		return 0;
 	if (req == CHECK_EXTENSION && r > 0) {
 		if ((unsigned long)arg == CAP_VM_TYPES && breaks("vm_types_default_only"))
 			r = 1;
@@ -201,5 +216,18 @@ int ioctl(int fd, unsigned long req, ...)
 		close(r);
 		return fail(EINVAL);
 	}
+	return r;
+}
+
+typedef int (*madvise_fn)(void *, size_t, int);
+
+int madvise(void *addr, size_t len, int advice)
+{
+	static madvise_fn next;
+	if (!next)
+		next = (madvise_fn)dlsym(RTLD_NEXT, "madvise");
+	int r = next(addr, len, advice);
+	if (r && advice == MADV_COLLAPSE && breaks("collapse_accepted"))
+		return 0;
 	return r;
 }
