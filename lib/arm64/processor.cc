@@ -245,5 +245,11 @@ std::string describe_exit(Vcpu &vcpu)
 	}
 }
 
+// KVM on arm64 runs guests only with the virtualisation extensions.
+std::string guest_code_emulated_reason()
+{
+	return "";
+}
+
 }  // namespace arch
 }  // namespace kvmt

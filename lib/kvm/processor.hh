@@ -63,6 +63,9 @@ void setup_vcpu(Vcpu &vcpu, const PageTables &tables, uint64_t entry, uint64_t s
 std::optional<uint64_t> ucall_exit(Vcpu &vcpu);
 // Architecture detail of an unexpected exit (e.g. suberror and RIP).
 std::string describe_exit(Vcpu &vcpu);
+// Why guest code runs in KVM's instruction emulator here instead of natively
+// (x86: "no VMX/SVM ..."); empty where it runs natively.
+std::string guest_code_emulated_reason();
 
 }  // namespace arch
 }  // namespace kvmt

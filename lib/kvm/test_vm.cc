@@ -129,6 +129,14 @@ void *TestVm::gva_to_hva(uint64_t gva)
 
 static const char *guest_string(const char *p);
 
+void require_native_guest_code(const std::string &what)
+{
+	static const std::string reason = arch::guest_code_emulated_reason();
+	if (!reason.empty())
+		skip("guest code here runs in KVM's instruction emulator, which reads userspace_addr (" +
+		     reason + "): " + what + " is checked where guest code runs natively (the QEMU lanes)");
+}
+
 // "guest: 'seen == want' failed: 0x0 vs 0x5b; offset 0x3000"
 std::string format_guest_failure(const Ucall &uc, const char *text)
 {

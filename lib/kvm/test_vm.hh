@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "mapping.hh"
@@ -73,6 +74,11 @@ private:
 	std::unique_ptr<PageTables> tables_;
 	std::vector<std::unique_ptr<Vcpu>> vcpus_;
 };
+
+// Skips unless guest code runs natively: KVM's instruction emulator reads
+// guest memory through the memslot's userspace_addr, not as a guest fault
+// would, so `what` (a guest-fault behaviour) cannot be seen there.
+void require_native_guest_code(const std::string &what);
 
 // "guest assertion 'a == b' failed (values 0x1, 0x2)" for an UCALL_ABORT.
 std::string format_guest_failure(const Ucall &uc, const char *text);

@@ -5,10 +5,13 @@
 #include <sys/ioctl.h>
 
 #include <cstring>
+#include <fstream>
 #include <memory>
+#include <sstream>
 #include <vector>
 
 #include "errors.hh"
+#include "cpuinfo_x86.hh"
 #include "kvm_system.hh"
 #include "page_table_x86.hh"
 #include "ucall_arch.hh"
@@ -162,6 +165,19 @@ std::string describe_exit(Vcpu &vcpu)
 		snprintf(buf, sizeof(buf), "rip 0x%llx", (unsigned long long)regs.rip);
 	}
 	return buf;
+}
+
+// A host KVM without VMX/SVM virtualises in software: it runs CPL0 guest
+// code in its instruction emulator (../shared/spec/host-kernel.md). Without
+// a readable /proc/cpuinfo nothing says so, and the code counts as native.
+std::string guest_code_emulated_reason()
+{
+	std::ifstream in("/proc/cpuinfo");
+	if (!in.is_open())
+		return "";
+	std::ostringstream text;
+	text << in.rdbuf();
+	return cpuinfo_has_vmx_or_svm(text.str()) ? "" : "no VMX/SVM in /proc/cpuinfo's flags";
 }
 
 }  // namespace arch

@@ -8,6 +8,8 @@
 //   held        conversions refused while a page is referenced (two tests per holder)
 //   content     one test per direction x content mode, as the contract table says
 //   guest       a guest on the converted pages; the same page on both sides (PFN)
+//   gmem_only   a guest on a gmem without MMAP whose memslot's userspace_addr is
+//               other memory: with the mode on, guest faults still use the gmem
 //
 // Helpers named require_* end the test when their check fails (ASSERT);
 // helpers that check on their caller's behalf take `Where where` last, so a
@@ -27,9 +29,11 @@
 #include <vector>
 
 #include "conversion_contract.hh"
+#include "decoy_memory.hh"
 #include "guest_access.hh"
 #include "declared_profile.hh"
 #include "guest_memfd.hh"
+#include "guest_pages.hh"
 #include "kvm_system.hh"
 #include "page_holder.hh"
 #include "page_size.hh"
@@ -1315,6 +1319,69 @@ KVMT_TEST_F(guest, deleted_memslot_is_mmio)
 	ASSERT_FALSE(st.is_ucall);
 	ASSERT_EQ(vcpu.exit_reason_name(), exit_reason_name(KVM_EXIT_MMIO));
 	ASSERT_EQ(vcpu.run_state().mmio.phys_addr, kTestGpaBase);
+}
+
+// ---------------------------------------------------------------- gmem_only
+
+constexpr uint64_t kGmemOnlyPages = 4;  // one guest page-ops round (kGuestOpsMaxPages)
+
+// A guest on a guest_memfd created without MMAP (all private, no host
+// mapping) whose memslot's userspace_addr is decoy memory.
+struct GmemOnlyGuest {
+	TestVm tvm;
+	DecoyMemory decoy;
+	std::optional<GuestMemfd> gmem;
+	AttributesFamily family = AttributesFamily::None;
+
+	explicit GmemOnlyGuest(const VmTypeVariant &v) : tvm(*v.type), decoy(kGmemOnlyPages * kPage)
+	{
+		require_private_memory(*v.type);
+		const InPlaceMode &mode = in_place_mode();
+		if (!mode.on)
+			feature_missing(Feature::InPlace, "",
+					"only the in-place mode makes a memslot of a gmem without MMAP "
+					"guest_memfd-only (v13): in-place mode " + describe_in_place_mode(mode));
+		require_native_guest_code("a guest_memfd-only memslot");
+		require_guest_memfd(tvm.vm(), 0);
+		gmem.emplace(tvm.vm(), kGmemOnlyPages * kPage, 0);
+		std::string evidence;
+		family = kernel_attributes_family(&evidence);
+		tvm.add_gmem_slot(kGmemSlot, kTestGpaBase, kGmemOnlyPages * kPage, gmem->fd(), 0,
+				  decoy.hva());
+	}
+
+	// Converts every page to s (PRESERVE where the family has content modes).
+	void to(PageState s, Where where = Where::here())
+	{
+		uint64_t flags = family == AttributesFamily::ContentModes ? kContentPreserve : 0;
+		AttributesResult r = gmem->convert(0, kGmemOnlyPages * kPage,
+						   s == PageState::Private ? kPrivate : 0, flags);
+		ASSERT_EQ(Errno(r.err), Errno(0)) << where << "converting every page to " << page_state_name(s);
+	}
+};
+
+KVMT_FIXTURE(gmem_only, GmemOnlyGuest, VmTypeVariant, vm_type_variants());
+
+// §3 guest side (guest_memfd-only memslots, v13): with the mode on, the shared pages of a gmem
+// without MMAP are the gmem's to the guest, whatever its memslot's userspace_addr points at.
+KVMT_TEST_F(gmem_only, shared_pages_ignore_userspace_addr)
+{
+	GuestPages guest(f.tvm, 0, kTestGpaBase);
+	std::vector<PageContent> fresh(kGmemOnlyPages, PageContent::zero());
+	std::vector<PageContent> own(kGmemOnlyPages, PageContent::pattern(kSeedB));
+	f.to(PageState::Shared);
+	GuestPagesResult r = guest.run(0, kGmemOnlyPages, fresh, PageContent::pattern(kSeedB));
+	ASSERT_FALSE(r.mismatch) << "fresh shared pages: " << describe_guest_read(r);
+	std::string change = f.decoy.first_change();
+	ASSERT_TRUE(change.empty()) << change;
+
+	// SW_PROTECTED keeps data across conversions (§3 "Contents").
+	f.to(PageState::Private);
+	f.to(PageState::Shared);
+	r = guest.run(0, kGmemOnlyPages, own, std::nullopt);
+	ASSERT_FALSE(r.mismatch) << "after a round trip through private: " << describe_guest_read(r);
+	change = f.decoy.first_change();
+	ASSERT_TRUE(change.empty()) << change;
 }
 
 // The program's contract rows, printed once so a lab log says what applies.

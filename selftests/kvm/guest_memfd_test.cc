@@ -7,7 +7,8 @@
 //   shared   MMAP|INIT_SHARED: host reads/writes, punch, fork, SCM_RIGHTS
 //   private  MMAP without INIT_SHARED: every host access raises SIGBUS
 //   bind     memslot bindings: one memslot per gmem range (EEXIST)
-//   guest    a guest and the host on the same in-place shared pages
+//   guest    a guest and the host on the same in-place shared pages; a MMAP
+//            gmem's memslot is guest_memfd-only (userspace_addr elsewhere)
 #include <fcntl.h>
 #include <linux/falloc.h>
 #include <signal.h>
@@ -15,9 +16,12 @@
 
 #include <optional>
 #include <sstream>
+#include <vector>
 
+#include "decoy_memory.hh"
 #include "guest_access.hh"
 #include "guest_memfd.hh"
+#include "guest_pages.hh"
 #include "hex.hh"
 #include "page_size.hh"
 #include "pagemap.hh"
@@ -815,6 +819,31 @@ KVMT_TEST_F(guest, refused_second_binding_keeps_the_first)
 	Vcpu &vcpu = f.tvm.add_vcpu(guest_access_rounds, 0);
 	f.tvm.run_to_sync(vcpu, 0);
 	assert_pattern(f.map.data(), 0, gmem_size(), kSeedB);
+}
+
+constexpr uint32_t kDecoySlot = 2;
+constexpr uint64_t kDecoyPages = 4;  // one guest page-ops round (kGuestOpsMaxPages)
+
+// Spec 3 "Guest side" (guest_memfd-only memslots, 6.18): on a MMAP gmem's memslot whose
+// userspace_addr is other memory, the guest reads and writes the gmem, never that memory.
+KVMT_TEST_F(guest, gmem_only_slot_ignores_userspace_addr)
+{
+	require_native_guest_code("a guest_memfd-only memslot");
+	uint64_t size = kDecoyPages * page_size(), gpa = kTestGpaBase + gmem_size();
+	// A gmem of its own: the fixture's is bound already, and a range binds one memslot only.
+	GuestMemfd gmem(f.tvm.vm(), size, kMmap | kInitShared);
+	Mapping map = gmem.map();
+	DecoyMemory decoy(size);
+	fill_pattern(map.data(), 0, size, kSeedA);
+	f.tvm.add_gmem_slot(kDecoySlot, gpa, size, gmem.fd(), 0, decoy.hva());
+
+	GuestPages guest(f.tvm, 0, gpa);
+	std::vector<PageContent> host_pattern(kDecoyPages, PageContent::pattern(kSeedA));
+	GuestPagesResult r = guest.run(0, kDecoyPages, host_pattern, PageContent::pattern(kSeedB));
+	ASSERT_FALSE(r.mismatch) << describe_guest_read(r);
+	assert_pattern(map.data(), 0, size, kSeedB);
+	std::string change = decoy.first_change();
+	ASSERT_TRUE(change.empty()) << change;
 }
 
 }  // namespace
