@@ -13,6 +13,7 @@ cd "$(dirname "$0")/.."
 bins=${1:-build/x86}
 kernel=${2:-../shared/kernels/x86_64-v13/bzImage}
 vmattr=$(dirname "$kernel")/bzImage-vmattr  # the per-VM option built: parameter, default off
+v8=$(dirname "$kernel")/../x86_64-inplace/bzImage  # shared guest faults through userspace_addr
 preload=$bins/unit/broken_kvm_preload.so
 work=${BROKEN_KERNEL_DIR:-build/broken-kernel}  # each row's TAP stays here
 rm -rf "$work" && mkdir -p "$work" || exit 1
@@ -55,14 +56,16 @@ row() {
 conv=guest_memfd_conversions_test
 sw=sw_protected
 echo "TAP version 13"
-echo "1..19"
+echo "1..21"
 row "unbroken kernel: every row below passes" pass "" "$on" "" $conv \
+	gmem_only.$sw.shared_pages_ignore_userspace_addr \
 	conv.$sw.no_op_conversions_succeed validation.$sw.unknown_attributes_einval \
 	held.$sw.vmsplice_blocks_to_private validation.$sw.error_offset_untouched \
 	validation.$sw.in_place_caps_agree validation.$sw.gmem_flags_cap_by_type \
 	validation.default.default_vm_einval validation.$sw.vm_attributes_enotty_without_per_vm_option \
 	conv.$sw.forked_accesses
-row "unbroken kernel: the bindings and collapse rows below pass" pass "" "$on" "" guest_memfd_test \
+row "unbroken kernel: the bindings, collapse and guest_memfd-only rows below pass" pass "" "$on" "" guest_memfd_test \
+	guest.default.gmem_only_slot_ignores_userspace_addr guest.$sw.gmem_only_slot_ignores_userspace_addr \
 	bind.$sw.second_binding_same_range_eexist bind.$sw.second_binding_disjoint_below \
 	guest.default.refused_second_binding_keeps_the_first shared.default.collapse_einval_mapping_keeps_working \
 	shared.$sw.collapse_einval_mapping_keeps_working
@@ -102,5 +105,10 @@ row "a second memslot over a bound gmem range must be refused (EEXIST)" fail bin
 row "MADV_COLLAPSE on a guest_memfd mapping must fail (EINVAL)" fail collapse_accepted "" "" \
 	guest_memfd_test shared.default.collapse_einval_mapping_keeps_working \
 	shared.$sw.collapse_einval_mapping_keeps_working
+kernel=$v8 row "the v8 reference's shared guest faults through userspace_addr (MMAP gmem)" fail "" "" "" \
+	guest_memfd_test guest.default.gmem_only_slot_ignores_userspace_addr \
+	guest.$sw.gmem_only_slot_ignores_userspace_addr
+kernel=$v8 row "the v8 reference's shared guest faults through userspace_addr (gmem without MMAP, mode on)" fail "" "" "" \
+	$conv gmem_only.$sw.shared_pages_ignore_userspace_addr
 echo "$passed passed, $failed failed, 0 skipped"
 [ "$failed" = 0 ]
