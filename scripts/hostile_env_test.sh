@@ -45,12 +45,20 @@ settle() {
 	cat "$work/left"
 }
 
-# Why this machine's /dev/kvm cannot carry the rows that run tests; empty when it can.
+# Why this machine's /dev/kvm cannot carry the rows that run tests (they use
+# a DEFAULT VM's MMAP|INIT_SHARED guest_memfd); empty when it can.
 kvm_missing() {
 	if [ ! -e /dev/kvm ]; then
 		echo "this machine has no /dev/kvm"
 	elif ! (: <> /dev/kvm) 2> /dev/null; then
 		echo "this machine's /dev/kvm cannot be opened read-write"
+	else
+		flags=$("$bin/guest_memfd_test" -r create.default.offered_flags_are_known 2>&1 |
+			grep -o -m1 'default_gmem_flags=[^ ]*')
+		case "$flags" in
+		*MMAP*INIT_SHARED*) ;;
+		*) echo "this machine's KVM offers DEFAULT VMs no MMAP|INIT_SHARED guest_memfd (${flags:-no profile line})" ;;
+		esac
 	fi
 }
 no_kvm=$(kvm_missing)
