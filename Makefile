@@ -3,6 +3,7 @@
 #   make                      build every test program for ARCH (default: this machine)
 #   make run_tests            build, then run the suite through run_tests.sh
 #   make check                the project's own unit tests, then the suite, with a TAP check
+#   make gate BASE=dir NEW=dir    compare two runs' records (scripts/gate.pl)
 #   make install INSTALL_PATH=dir   kselftest install layout (run_kselftest.sh, kselftest-list.txt)
 #   make ARCH=arm64 CROSS_COMPILE=aarch64-linux-gnu-   cross build (LLVM=1: clang)
 #   make SANITIZE=address,undefined                    sanitizer variant (host code only)
@@ -173,7 +174,7 @@ BROKEN_KVM_SO := $(OUTPUT)/unit/broken_kvm_preload.so
 
 PROGS := $(addprefix $(OUTPUT)/,$(TEST_GEN_PROGS))
 
-.PHONY: all run_tests check unit install emit_tests clean distclean ksft-headers bench bench-compare FORCE
+.PHONY: all run_tests check unit install emit_tests clean distclean ksft-headers bench bench-compare gate FORCE
 all: $(PROGS) $(UNIT_PROG) $(BROKEN_KVM_SO) $(OUTPUT)/tests.list
 
 $(KSFT_CACHE)/tools/testing/selftests/kselftest_harness.h:
@@ -271,6 +272,16 @@ unit: $(UNIT_PROG)
 check: all
 	./scripts/check.sh $(OUTPUT)
 
+# make's own status is 2 whenever the gate does not pass; scripts/gate.pl
+# itself tells a regression (1) from bad input (2).
+gate:
+	@test -n "$(BASE)" && test -n "$(NEW)" || \
+		{ echo "usage: make gate BASE=<run dir> NEW=<run dir>" >&2; exit 2; }
+	@perl scripts/gate.pl $(BASE) $(NEW)
+
+# Installed, the records of run_tests.sh name the suite's revision from here.
+REVISION_NOW = $(or $(shell git -C $(top_srcdir) describe --always --dirty 2>/dev/null),unknown (installed without git))
+
 INSTALL_PATH ?= $(top_srcdir)/build/install
 ifneq ($(IN_KERNEL_TREE),)
 # The kselftest top level installs run_kselftest.sh and kselftest/, and asks
@@ -278,13 +289,15 @@ ifneq ($(IN_KERNEL_TREE),)
 # emit_tests adds its lines to kselftest-list.txt.
 install: all
 	@mkdir -p $(INSTALL_PATH)
-	install -m 0755 $(PROGS) run_tests.sh $(INSTALL_PATH)/
+	install -m 0755 $(PROGS) run_tests.sh scripts/record_run.pl $(INSTALL_PATH)/
 	install -m 0644 settings $(OUTPUT)/tests.list $(INSTALL_PATH)/
+	@echo '$(REVISION_NOW)' > $(INSTALL_PATH)/REVISION
 else
 install: all
 	@mkdir -p $(INSTALL_PATH)/$(COLLECTION)
-	install -m 0755 $(PROGS) run_tests.sh $(INSTALL_PATH)/$(COLLECTION)/
+	install -m 0755 $(PROGS) run_tests.sh scripts/record_run.pl $(INSTALL_PATH)/$(COLLECTION)/
 	install -m 0644 settings $(OUTPUT)/tests.list $(INSTALL_PATH)/$(COLLECTION)/
+	@echo '$(REVISION_NOW)' > $(INSTALL_PATH)/$(COLLECTION)/REVISION
 	install -m 0755 $(KSFT_DIR)/run_kselftest.sh $(INSTALL_PATH)/
 	@mkdir -p $(INSTALL_PATH)/kselftest
 	cp -a $(KSFT_DIR)/kselftest/. $(INSTALL_PATH)/kselftest/

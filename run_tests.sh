@@ -20,7 +20,11 @@ usage: run_tests.sh [options]
   --timeout S        per-program timeout in seconds (default: settings file)
   --bin-dir DIR      where the built programs are (default: next to this
                      script after make install, else build/<arch>)
-  --log-dir DIR      also write each program's raw TAP to DIR/<program>.tap
+  --log-dir DIR      the run's record directory: each program's raw TAP as
+                     DIR/<program>.tap, the runner's TAP as DIR/run_tests.log,
+                     DIR/record.json (default: results/<kernel release>/
+                     <UTC time>/ beside this script)
+  --no-record        no record directory (the QEMU lane's guest: no Perl)
   --kernel IMAGE     boot IMAGE (x86_64 bzImage or arm64 Image) under QEMU
                      and run the suite inside it; --timeout is then the
                      whole run's limit (see scripts/qemu_lane.sh --help)
@@ -49,6 +53,7 @@ only=
 skipped=
 kernel=
 kernel_args=
+no_record=
 
 while [ $# -gt 0 ]; do
 	case "$1" in
@@ -63,6 +68,7 @@ while [ $# -gt 0 ]; do
 		timeout_override=$2; shift ;;
 	--bin-dir) [ $# -ge 2 ] || die_usage "--bin-dir needs a directory"; bin_dir=$2; shift ;;
 	--log-dir) [ $# -ge 2 ] || die_usage "--log-dir needs a directory"; log_dir=$2; shift ;;
+	--no-record) no_record=1 ;;
 	--kernel) [ $# -ge 2 ] || die_usage "--kernel needs an image"; kernel=$2; shift ;;
 	--bench|--preload)
 		[ $# -ge 2 ] || die_usage "$1 needs a file"
@@ -90,7 +96,7 @@ if [ -n "$kernel" ] && [ -z "$list_only" ]; then
 	# shellcheck disable=SC2086 # kernel_args holds option/value pairs without spaces
 	exec "$lane" --kernel "$kernel" ${bin_dir:+--bin-dir "$bin_dir"} \
 		${timeout_override:+--timeout "$timeout_override"} $kernel_args \
-		${log_dir:+--log-dir "$log_dir"} ${GMEM_STRICT:+--strict} \
+		${log_dir:+--log-dir "$log_dir"} ${no_record:+--no-record} ${GMEM_STRICT:+--strict} \
 		${only:+--only "$only"} ${skipped:+--skip "$skipped"}
 fi
 
@@ -135,6 +141,40 @@ timeout=$DEFAULT_TIMEOUT
 [ -n "$settings" ] && timeout=$(sed -n 's/^timeout=\([0-9]*\)$/\1/p' "$settings")
 [ -n "$timeout_override" ] && timeout=$timeout_override
 
+utc_now() { date -u +%Y-%m-%dT%H:%M:%SZ; }
+started=$(utc_now)
+record_writer=
+for f in "$script_dir/scripts/record_run.pl" "$script_dir/record_run.pl"; do
+	[ -f "$f" ] && { record_writer=$f; break; }
+done
+
+# results/<kernel release>/<UTC time>/ beside this script, as `make bench`
+# names its JSON; a second run in the same second gets a suffix.
+default_record_dir() {
+	base=$script_dir/results/$(uname -r)/$(date -u +%Y%m%dT%H%M%SZ)
+	mkdir -p "$(dirname "$base")" 2>/dev/null || return 1
+	d=$base n=1
+	until mkdir "$d" 2>/dev/null; do
+		n=$((n + 1)); d=$base-$n
+		[ "$n" -le 100 ] || return 1
+	done
+	echo "$d"
+}
+
+can_record() { [ -n "$record_writer" ] && command -v perl >/dev/null; }
+record=
+if [ -n "$no_record" ]; then
+	:
+elif ! can_record; then
+	echo "run_tests.sh: no record of this run (needs perl and record_run.pl)" >&2
+elif [ -n "$log_dir" ]; then
+	record=$log_dir
+elif log_dir=$(default_record_dir); then
+	record=$log_dir
+else
+	echo "run_tests.sh: no record of this run (cannot create a directory under $script_dir/results)" >&2
+	log_dir=
+fi
 [ -n "$log_dir" ] && mkdir -p "$log_dir"
 tmp=$(mktemp -d) || exit 1
 trap 'rm -rf "$tmp"' EXIT INT TERM
@@ -164,26 +204,42 @@ run_one() {
 	[ -n "$log" ] && cp "$tmp/out" "$log"
 }
 
-echo "TAP version 13"
-count=$(echo $programs | wc -w)
-echo "1..$count"
-n=0 pass=0 fail=0 skip=0
-for prog in $programs; do
-	n=$((n + 1))
-	echo "# timeout set to $timeout"
-	echo "# selftests: $COLLECTION: $prog"
-	run_one "$prog"
-	rc=$(cat "$tmp/rc")
-	name="selftests: $COLLECTION: $prog"
-	if [ "$rc" = 0 ]; then
-		echo "ok $n $name"; pass=$((pass + 1))
-	elif [ "$rc" = "$KSFT_SKIP" ] && [ -z "$GMEM_STRICT" ]; then
-		echo "ok $n $name # SKIP"; skip=$((skip + 1))
-	elif [ "$rc" = 124 ] || [ "$rc" = 143 ]; then
-		echo "not ok $n $name # TIMEOUT $timeout seconds"; fail=$((fail + 1))
-	else
-		echo "not ok $n $name # exit=$rc"; fail=$((fail + 1))
-	fi
-done
-echo "# Totals: pass:$pass fail:$fail xfail:0 xpass:0 skip:$skip error:0"
-[ "$fail" = 0 ]
+run_suite() {
+	echo "TAP version 13"
+	count=$(echo $programs | wc -w)
+	echo "1..$count"
+	n=0 pass=0 fail=0 skip=0
+	for prog in $programs; do
+		n=$((n + 1))
+		echo "# timeout set to $timeout"
+		echo "# selftests: $COLLECTION: $prog"
+		run_one "$prog"
+		rc=$(cat "$tmp/rc")
+		name="selftests: $COLLECTION: $prog"
+		if [ "$rc" = 0 ]; then
+			echo "ok $n $name"; pass=$((pass + 1))
+		elif [ "$rc" = "$KSFT_SKIP" ] && [ -z "$GMEM_STRICT" ]; then
+			echo "ok $n $name # SKIP"; skip=$((skip + 1))
+		elif [ "$rc" = 124 ] || [ "$rc" = 143 ]; then
+			echo "not ok $n $name # TIMEOUT $timeout seconds"; fail=$((fail + 1))
+		else
+			echo "not ok $n $name # exit=$rc"; fail=$((fail + 1))
+		fi
+	done
+	echo "# Totals: pass:$pass fail:$fail xfail:0 xpass:0 skip:$skip error:0"
+	[ "$fail" = 0 ]
+}
+
+# record.json from the TAP in the record directory; its path closes the TAP.
+write_record() {
+	perl "$record_writer" --dir "$record" --suite-dir "$script_dir" \
+		--started "$started" --ended "$(utc_now)" --exit-status "$1" \
+		--declaration "${GMEM_EXPECT:-}" ${GMEM_STRICT:+--strict} &&
+		echo "# record: $record"
+}
+
+[ -n "$record" ] || { run_suite; exit; }
+{ run_suite; echo $? > "$tmp/suite_rc"; } | tee "$record/run_tests.log"
+suite_rc=$(cat "$tmp/suite_rc")
+write_record "$suite_rc"
+exit "$suite_rc"

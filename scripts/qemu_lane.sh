@@ -30,8 +30,12 @@ usage: scripts/qemu_lane.sh --kernel IMAGE [options]
   --only "NAMES"      run only these programs
   --skip "NAMES"      skip these programs
   --log FILE          full console log (default build/qemu-lane/logs/...)
-  --log-dir DIR       also write each program's raw TAP to DIR/<program>.tap
-                      (and, with --bench, its console to DIR/gmem_bench.log)
+  --log-dir DIR       the run's record directory: each program's raw TAP as
+                      DIR/<program>.tap, the TAP on stdout as DIR/run_tests.log
+                      (with --bench, its console as DIR/gmem_bench.log) and
+                      DIR/record.json, the guest's kernel in it (default:
+                      results/<guest kernel release>/<UTC start time>/)
+  --no-record         no record directory
   --preload SO        pack the shared library SO and run every program with
                       LD_PRELOAD=SO (the project's broken-kernel self-test)
   --bench PROG        also pack PROG, a gmem_bench built for the image's
@@ -58,6 +62,8 @@ here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/.." && pwd)
 lane_dir=${QEMU_LANE_DIR:-$top/build/qemu-lane}
 t_start=$SECONDS
+started_utc=$(date -u +%Y-%m-%dT%H:%M:%SZ)
+start_stamp=$(date -u +%Y%m%dT%H%M%SZ)
 
 say() { echo "qemu-lane: $*" >&2; }
 die_usage() { say "$1"; echo "(see scripts/qemu_lane.sh --help)" >&2; exit 2; }
@@ -71,6 +77,7 @@ accel=${QEMU_LANE_ACCEL:-auto}
 verbose=${QEMU_LANE_VERBOSE:-}
 log=
 log_dir=
+no_record=
 strict=
 only=
 skip=
@@ -97,6 +104,7 @@ while [ $# -gt 0 ]; do
 	--skip) need_value "$1" $#; skip="$skip $2"; shift ;;
 	--log) need_value "$1" $#; log=$2; shift ;;
 	--log-dir) need_value "$1" $#; log_dir=$2; shift ;;
+	--no-record) no_record=1 ;;
 	--bench) need_value "$1" $#; bench=$2; shift ;;
 	--preload) need_value "$1" $#; preload=$2; shift ;;
 	--verbose|-v) verbose=1 ;;
@@ -229,10 +237,77 @@ fi
 run=$(mktemp -d "$lane_dir/run.XXXXXX") || fail "cannot create a work directory under $lane_dir"
 qpid=
 wpid=
+# What the guest says about its kernel (GMEM-LANE-CMDLINE, GMEM-LANE-START),
+# for the record.
+guest_release=
+guest_arch=
+guest_cmdline=
+accel_desc=
+reason=
+panic=
+# The record directory: --log-dir, else one staged in the work directory and
+# moved to results/ once the guest's kernel release is known.
+record_dir=$log_dir
+if [ -z "$no_record" ] && [ -z "$log_dir" ]; then
+	log_dir=$run/record
+	mkdir -p "$log_dir" || fail "cannot create $log_dir"
+fi
+if [ -n "$log_dir" ] && [ -z "$no_record" ]; then
+	exec 6> "$log_dir/run_tests.log" || fail "cannot write $log_dir/run_tests.log"
+else
+	exec 6> /dev/null
+fi
+# The TAP on stdout, and a copy for the record.
+tap_out() { printf '%s\n' "$1"; printf '%s\n' "$1" >&6; }
+
+# results/<guest kernel release>/<UTC start time>/, as run_tests.sh names it.
+# shellcheck disable=SC2317 # reached from the EXIT trap
+record_destination() {
+	local base d n=1
+	if [ -n "$record_dir" ]; then echo "$record_dir"; return 0; fi
+	base=$top/results/${guest_release:-unknown}/$start_stamp
+	base=${base// /_}
+	mkdir -p "$(dirname "$base")" || return 1
+	d=$base
+	while [ -e "$d" ]; do n=$((n + 1)); d=$base-$n; done
+	mv "$log_dir" "$d" || return 1
+	echo "$d"
+}
+
+# shellcheck disable=SC2317 # reached from the EXIT trap
+lane_end() {
+	if [ -z "$guest_release" ]; then echo "the guest did not boot"
+	elif [ -n "$panic" ]; then echo "kernel panic: $panic"
+	elif [ -n "$reason" ]; then echo "ended by the lane: $reason"
+	else echo "completed"; fi
+}
+
+# record.json, written on the host from the TAP the lane streamed: the guest
+# has no Perl.
+# shellcheck disable=SC2317 # reached from the EXIT trap
+write_record() {
+	local rc=$1 dir
+	{ [ -z "$no_record" ] && [ -n "$log_dir" ]; } || return 0
+	exec 6>&-
+	dir=$(record_destination) || { say "no record of this run: cannot move it under $top/results"; return 0; }
+	perl "$here/record_run.pl" --dir "$dir" --suite-dir "$top" --started "$started_utc" \
+		--ended "$(date -u +%Y-%m-%dT%H:%M:%SZ)" --exit-status "$rc" \
+		--declaration "${GMEM_EXPECT:-}" ${strict:+--strict} \
+		--kernel-release "${guest_release:-unknown (the guest did not boot)}" \
+		--kernel-cmdline "${guest_cmdline:-${cmdline:-}}" --kernel-arch "${guest_arch:-$arch}" \
+		--lane kind=qemu --lane image="$kernel" --lane accel="$accel_desc" \
+		--lane console_log="$log" --lane end="$(lane_end)" \
+		${preload:+--lane preload="$preload"} ${bench:+--lane bench="$bench"} || return 0
+	echo "# record: $dir"
+	say "record: $dir"
+}
+
 # shellcheck disable=SC2317 # called from the EXIT trap
 cleanup() {
+	local rc=$?
 	[ -n "$wpid" ] && kill "$wpid" 2>/dev/null
 	[ -n "$qpid" ] && kill "$qpid" 2>/dev/null
+	write_record "$rc"
 	rm -rf "$run"
 }
 trap cleanup EXIT
@@ -302,7 +377,7 @@ fi
 # lane.conf: what /init passes to run_tests.sh, and the environment it keeps.
 squote() { printf "'%s'" "${1//\'/\'\\\'\'}"; }
 {
-	run_args=${strict:+--strict}
+	run_args="--no-record${strict:+ --strict}"
 	for n in $only; do run_args="$run_args -t $n"; done
 	for n in $skip; do run_args="$run_args -S $n"; done
 	echo "RUN_ARGS=$(squote "$run_args")"
@@ -382,6 +457,7 @@ if [ "$accel" = kvm ]; then
 else
 	accel_args=(-accel "$tcg_accel" -cpu "$tcg_cpu")
 fi
+accel_desc="${accel_args[*]}"
 [ "$(remaining)" -gt 0 ] || { say "FAIL: the lane exceeded its timeout of $timeout s before booting"; exit 124; }
 
 say "booting $kernel ($arch, ${accel_args[*]}) with ${#programs[@]} program(s) from $bin_dir; timeout $timeout s, boot timeout $boot_timeout s"
@@ -464,17 +540,17 @@ bench_result() {
 		fi
 	fi
 	if [ -z "$why" ]; then
-		echo "ok ${bench_num:-1} $name"
+		tap_out "ok ${bench_num:-1} $name"
 	else
 		bench_failed=$why
-		echo "not ok ${bench_num:-1} $name # $why"
+		tap_out "not ok ${bench_num:-1} $name # $why"
 	fi
 	if [[ $held_totals =~ ^#\ Totals:\ pass:([0-9]+)\ fail:([0-9]+)\ (.*)$ ]]; then
 		local pass=${BASH_REMATCH[1]} failed=${BASH_REMATCH[2]}
 		if [ -z "$why" ]; then pass=$((pass + 1)); else failed=$((failed + 1)); fi
-		echo "# Totals: pass:$pass fail:$failed ${BASH_REMATCH[3]}"
+		tap_out "# Totals: pass:$pass fail:$failed ${BASH_REMATCH[3]}"
 	elif [ -n "$held_totals" ]; then
-		printf '%s\n' "$held_totals"
+		tap_out "$held_totals"
 	fi
 }
 
@@ -484,7 +560,6 @@ bench_result() {
 # file only; warnings are summarised); finished: power-off noise (log file only).
 phase=boot
 suite_rc=
-panic=
 last_run_line=
 warnings=()
 prog_tap=
@@ -500,10 +575,13 @@ while IFS= read -r line || [ -n "$line" ]; do
 	boot)
 		case "$line" in
 		GMEM-LANE-KVM*) kvm_info=${line#GMEM-LANE-KVM} ;;
+		"GMEM-LANE-CMDLINE "*) guest_cmdline=${line#GMEM-LANE-CMDLINE } ;;
 		GMEM-LANE-START*)
 			phase=run
 			: > "$run/started"
 			say "/init started after $((SECONDS - t_boot)) s: ${line#GMEM-LANE-START }"
+			[[ $line =~ \ kernel=([^ ]+) ]] && guest_release=${BASH_REMATCH[1]}
+			[[ $line =~ \ arch=([^ ]+) ]] && guest_arch=${BASH_REMATCH[1]}
 			[ -n "$kvm_info" ] && say "guest KVM:$kvm_info"
 			;;
 		*) [ -n "$verbose" ] && printf '%s\n' "$line" >&2 ;;
@@ -522,7 +600,7 @@ while IFS= read -r line || [ -n "$line" ]; do
 		\[*\]" "*)
 			# the kernel on the console mid-run (an oops, a panic): a
 			# TAP diagnostic, so that the TAP stays well-formed
-			printf '# kernel: %s\n' "$line"
+			tap_out "# kernel: $line"
 			;;
 		*)
 			if [ -n "$bench" ]; then
@@ -535,7 +613,7 @@ while IFS= read -r line || [ -n "$line" ]; do
 					continue
 				fi
 			fi
-			printf '%s\n' "$line"
+			tap_out "$line"
 			last_run_line=$line
 			[ -n "$log_dir" ] && split_tap "$line"
 			;;
@@ -554,7 +632,7 @@ while IFS= read -r line || [ -n "$line" ]; do
 			;;
 		*)
 			[[ $line == "# benchmarks: "* ]] && bench_counts=$line
-			printf '# bench: %s\n' "$line"
+			tap_out "# bench: $line"
 			last_run_line="# bench: $line"
 			[ -n "$bench_log" ] && printf '%s\n' "$line" >> "$bench_log"
 			;;
@@ -618,7 +696,7 @@ if [ -n "$suite_rc" ]; then
 	exit "$suite_rc"
 fi
 # A run cut short leaves its TAP unfinished: say so in TAP as well.
-bail_out() { if [ -e "$run/started" ]; then echo "Bail out! qemu-lane: $1"; fi; }
+bail_out() { if [ -e "$run/started" ]; then tap_out "Bail out! qemu-lane: $1"; fi; }
 case "$reason" in
 timeout)
 	bail_out "the run exceeded the timeout of $timeout s"
