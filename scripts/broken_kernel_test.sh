@@ -32,7 +32,7 @@ row() {
 	local var
 	var=KSELFTEST_$(echo "$prog" | tr 'a-z' 'A-Z')_ARGS
 	env "$var=$args" GMEM_BREAK="$fault" GMEM_EXPECT="$expect" \
-		QEMU_LANE_DIR="$work/lane" ./run_tests.sh --kernel "$kernel" --bin-dir "$bins" \
+		QEMU_LANE_DIR="$work/lane" ./run_tests.sh --kernel "$kernel" --bin-dir "$bins" --log-dir "$work/$n" \
 		--preload "$preload" -t "$prog" ${append:+--append "$append"} > "$out" 2> "$out.err"
 	for r in "$@"; do
 		verdicts=$(grep -E "^# (ok|not ok) [0-9]+ $r( |$)" "$out" | head -n 1)
