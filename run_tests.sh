@@ -30,7 +30,9 @@ usage: run_tests.sh [options]
                      whole run's limit (see scripts/qemu_lane.sh --help)
   --qemu-arg A       with --kernel: extra QEMU arguments (repeatable)
   --append ARGS      with --kernel: extra kernel command line (repeatable)
-  --bench PROG       with --kernel: also run PROG (gmem_bench) on convert/*
+  --bench PROG       with --kernel: also run PROG (gmem_bench): the conversion
+                     benchmarks, their JSON and plot into the log dir
+  --bench-set SET    with --bench: smoke (default) or full
   --preload SO       with --kernel: run every program with LD_PRELOAD=SO
   -h, --help         this text
 Exit status: 0 if nothing failed, 1 if a program failed or timed out,
@@ -70,8 +72,8 @@ while [ $# -gt 0 ]; do
 	--log-dir) [ $# -ge 2 ] || die_usage "--log-dir needs a directory"; log_dir=$2; shift ;;
 	--no-record) no_record=1 ;;
 	--kernel) [ $# -ge 2 ] || die_usage "--kernel needs an image"; kernel=$2; shift ;;
-	--bench|--preload)
-		[ $# -ge 2 ] || die_usage "$1 needs a file"
+	--bench|--preload|--bench-set)
+		[ $# -ge 2 ] || die_usage "$1 needs a value"
 		kernel_args="$kernel_args $1 $2"; shift ;;
 	--qemu-arg|--append)
 		# Each word becomes its own option pair: "-m 4G" is -m and 4G,

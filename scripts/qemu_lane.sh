@@ -14,8 +14,8 @@ usage: scripts/qemu_lane.sh --kernel IMAGE [options]
                       build/x86, build/x86-static; for arm64:
                       build/arm64-static, build/arm64
   --timeout S         wall-clock limit of the whole lane (default 1800 on
-                      x86_64, 3600 on arm64); each program inside keeps the
-                      `settings` timeout
+                      x86_64, 3600 on arm64, 1800 more with --bench-set
+                      full); each program inside keeps the `settings` timeout
   --boot-timeout S    fail when /init has not started within S seconds
                       (default 120; also QEMU_LANE_BOOT_TIMEOUT)
   --qemu-arg A        extra QEMU argument (repeatable; words are split)
@@ -32,7 +32,8 @@ usage: scripts/qemu_lane.sh --kernel IMAGE [options]
   --log FILE          full console log (default build/qemu-lane/logs/...)
   --log-dir DIR       the run's record directory: each program's raw TAP as
                       DIR/<program>.tap, the TAP on stdout as DIR/run_tests.log
-                      (with --bench, its console as DIR/gmem_bench.log) and
+                      (with --bench, its console, JSON and plot as
+                      DIR/gmem_bench.{log,json,png}) and
                       DIR/record.json, the guest's kernel in it (default:
                       results/<guest kernel release>/<UTC start time>/)
   --no-record         no record directory
@@ -40,13 +41,20 @@ usage: scripts/qemu_lane.sh --kernel IMAGE [options]
                       LD_PRELOAD=SO (the project's broken-kernel self-test)
   --bench PROG        also pack PROG, a gmem_bench built for the image's
                       architecture (`make bench-build`: build/x86/bench/gmem_bench),
-                      and run it inside after the suite with short smoke
-                      arguments (one repetition, 5 ms minimum time) and
-                      --benchmark_filter=convert/. Its console appears as
-                      "# bench: ..." diagnostics, then one more result,
-                      "selftests: kvm_gmem: gmem_bench" (the plan and the
-                      Totals line count it): not ok when it exits non-zero or
-                      when no convert/* benchmark ran (all skipped)
+                      and run the conversion benchmarks (convert/*,
+                      convert_per_vm/*) and their limits (limit/*) inside
+                      after the suite. Its console appears as "# bench: ..."
+                      diagnostics, then one more result, "selftests: kvm_gmem:
+                      gmem_bench" (the plan and the Totals line count it): not
+                      ok when it exits non-zero, when no conversion benchmark
+                      ran (all skipped) or when its JSON did not come back.
+                      The JSON and its plot (bench/plot) are written as
+                      gmem_bench.json and gmem_bench.png into --log-dir, else
+                      into results/<guest kernel release>/<UTC time>/
+  --bench-set SET     which benchmarks --bench runs: smoke (default, for CI:
+                      one repetition of 5 ms, sizes up to 64 MiB) or full
+                      (3 repetitions of 50 ms, 4 KiB to 1 GiB; the guest gets
+                      -m 4G unless a --qemu-arg -m says otherwise)
   --verbose           also show the kernel's boot messages (on stderr);
                       also QEMU_LANE_VERBOSE=1
   -h, --help          this text
@@ -82,6 +90,7 @@ strict=
 only=
 skip=
 bench=
+bench_set=smoke
 preload=
 qemu_extra=()
 append_extra=()
@@ -106,6 +115,7 @@ while [ $# -gt 0 ]; do
 	--log-dir) need_value "$1" $#; log_dir=$2; shift ;;
 	--no-record) no_record=1 ;;
 	--bench) need_value "$1" $#; bench=$2; shift ;;
+	--bench-set) need_value "$1" $#; bench_set=$2; shift ;;
 	--preload) need_value "$1" $#; preload=$2; shift ;;
 	--verbose|-v) verbose=1 ;;
 	-h|--help) usage; exit 0 ;;
@@ -116,6 +126,7 @@ done
 [ -n "$kernel" ] || die_usage "--kernel IMAGE is required"
 is_seconds "$boot_timeout" || die_usage "--boot-timeout: '$boot_timeout' is not a number of seconds"
 case "$accel" in auto|kvm|tcg) ;; *) die_usage "--accel must be auto, kvm or tcg, not '$accel'" ;; esac
+case "$bench_set" in smoke|full) ;; *) die_usage "--bench-set must be smoke or full, not '$bench_set'" ;; esac
 { [ -f "$kernel" ] && [ -r "$kernel" ]; } || fail "kernel image '$kernel' is not a readable file"
 [ -s "$kernel" ] || fail "kernel image '$kernel' is empty"
 if [ -n "$log_dir" ]; then mkdir -p "$log_dir" || fail "cannot create --log-dir $log_dir"; fi
@@ -180,6 +191,8 @@ arm64)
 	make_hint="make -j2 ARCH=arm64 CROSS_COMPILE=aarch64-linux-gnu- STATIC=1"
 	;;
 esac
+# the full bench set took 20 min under TCG
+[ -n "$bench" ] && [ "$bench_set" = full ] && default_timeout=$((default_timeout + 1800))
 timeout=${timeout:-$default_timeout}
 command -v "$qemu" >/dev/null ||
 	fail "$qemu not found (apt-get install $([ "$arch" = arm64 ] && echo qemu-system-arm || echo qemu-system-x86))"
@@ -216,11 +229,19 @@ if [ -n "$bench" ]; then
 	grep -qi -- "$elf_machine" <<< "$m" ||
 		fail "--bench: $bench is built for '${m:-no ELF machine}', not $arch ($make_hint bench-build)"
 fi
-# Smoke arguments, shorter than `make bench-smoke`'s (one repetition instead
-# of two: under TCG a content-mode kernel scrambles every page of an
-# UNSPECIFIED conversion, about 1 s per 64 MiB), on the conversion benchmarks
-# only; no colours on the console; the JSON goes to the guest's tmpfs.
-bench_args="--benchmark_repetitions=1 --benchmark_min_time=0.005 --benchmark_filter=convert/ --benchmark_color=false --results_dir=/tmp/gmem_bench"
+# The conversion benchmarks and the limits their ratios need (the no-op
+# ioctl floor, memset). Smoke: shorter than `make bench-smoke` (one
+# repetition instead of two) and without 1 GiB, which a 2 GiB guest cannot
+# hold; full: every size, repetitions enough for a CV. No colours on the
+# console; the JSON goes to the guest's tmpfs and comes back on the console.
+bench_json=/tmp/gmem_bench.json
+guest_mem=2G
+case "$bench_set" in
+smoke) bench_args="--benchmark_repetitions=1 --benchmark_min_time=0.005 --benchmark_filter=^(convert(_per_vm)?|limit/memset)/.*(4k|64k|2m|64m)/|^limit/noop_ioctl/" ;;
+full) bench_args="--benchmark_repetitions=3 --benchmark_min_time=0.05 --benchmark_filter=^(convert(_per_vm)?|limit)/"
+	[ -n "$bench" ] && guest_mem=4G ;;
+esac
+bench_args="$bench_args --benchmark_color=false --benchmark_out=$bench_json"
 
 mkdir -p "$lane_dir/logs" || fail "cannot create $lane_dir"
 busybox=$("$here/qemu/fetch-busybox.sh" "$arch" "$lane_dir/cache") ||
@@ -385,6 +406,7 @@ squote() { printf "'%s'" "${1//\'/\'\\\'\'}"; }
 	if [ -n "$bench" ]; then
 		echo "BENCH=/gmem_bench/gmem_bench"
 		echo "BENCH_ARGS=$(squote "$bench_args")"
+		echo "BENCH_JSON=$bench_json"
 	fi
 	[ "${#packed[@]}" -gt 0 ] && echo "LD_LIBRARY_PATH=/lib/$triplet; export LD_LIBRARY_PATH"
 	[ -n "$preload" ] && echo "LD_PRELOAD=/preload/$(basename "$preload"); export LD_PRELOAD"
@@ -404,7 +426,7 @@ fi || fail "cannot write the initramfs"
 # --- QEMU ---------------------------------------------------------------------
 cmdline="console=$console panic=-1 ${append_extra[*]}"
 cmdline=${cmdline% }
-qemu_base=("$qemu" "${machine[@]}" -smp 2 -m 2G -nodefaults -no-user-config
+qemu_base=("$qemu" "${machine[@]}" -smp 2 -m "$guest_mem" -nodefaults -no-user-config
 	-display none -monitor none -serial stdio -no-reboot
 	-kernel "$kernel" -initrd "$initrd")
 [ -n "$debug_exit_port" ] &&
@@ -520,8 +542,43 @@ bench_counts=
 bench_done=
 bench_failed=
 held_totals=
-bench_log=${log_dir:+$log_dir/gmem_bench.log}
-[ -n "$bench_log" ] && [ -n "$bench" ] && : > "$bench_log"
+bench_dir=
+bench_log=
+bench_json_error="its JSON did not come back (no GMEM-LANE-JSON markers)"
+
+# Where --bench's files go, once the guest said its kernel release: the log
+# directory, else results/<release>/<UTC time of this run>/.
+open_bench_dir() {
+	[ -n "$bench" ] || return 0
+	bench_dir=${log_dir:-$top/results/$1/$start_stamp}
+	mkdir -p "$bench_dir" || { say "warning: cannot create $bench_dir: the bench's files are lost"; bench_dir=; return; }
+	bench_log=$bench_dir/gmem_bench.log
+	: > "$bench_log"
+}
+
+# The JSON between GMEM-LANE-JSON-BEGIN (with its sha256) and -END: the
+# base64 of its gzip, collected in $run/json.b64.
+save_bench_json() {
+	local want=$1 out=$bench_dir/gmem_bench.json got
+	[ -n "$bench_dir" ] || { bench_json_error="no directory for its JSON"; return; }
+	if ! base64 -d < "$run/json.b64" 2>/dev/null | gzip -dc > "$out" 2>/dev/null; then
+		bench_json_error="its JSON came back damaged (base64 or gzip)"
+		return
+	fi
+	got=$(sha256sum < "$out" | cut -d ' ' -f 1)
+	if [ "$got" != "$want" ]; then
+		bench_json_error="its JSON came back damaged (sha256 $got, the guest sent $want)"
+		return
+	fi
+	bench_json_error=
+}
+
+# Number of benchmarks of FAMILY that ran, from the "# benchmarks:" line.
+ran_in_family() {
+	local n
+	n=$(sed -n "s|^# benchmarks: .*(ran: \(.*, \)\{0,1\}$1/\* \([0-9][0-9]*\).*|\2|p" <<< "$bench_counts")
+	echo "${n:-0}"
+}
 
 # Prints the bench's result, then the held Totals line. $1: why it failed,
 # or "" to judge by its exit status and its "# benchmarks:" count line.
@@ -529,14 +586,16 @@ bench_result() {
 	local why=$1 ran name="selftests: kvm_gmem: gmem_bench"
 	{ [ -n "$bench" ] && [ -z "$bench_done" ]; } || return 0
 	bench_done=1
-	ran=$(sed -n 's|^# benchmarks: .*(ran: .*convert/\* \([0-9][0-9]*\).*|\1|p' <<< "$bench_counts")
+	ran=$(( $(ran_in_family convert) + $(ran_in_family convert_per_vm) ))
 	if [ -z "$why" ]; then
 		if [ "$bench_rc" != 0 ]; then
 			why="exit=$bench_rc"
 		elif [ -z "$bench_counts" ]; then
 			why="no '# benchmarks:' count line"
-		elif [ "${ran:-0}" = 0 ]; then
-			why="no convert/* benchmark ran (${bench_counts#\# benchmarks: })"
+		elif [ "$ran" = 0 ]; then
+			why="no convert/* or convert_per_vm/* benchmark ran (${bench_counts#\# benchmarks: })"
+		elif [ -n "$bench_json_error" ]; then
+			why=$bench_json_error
 		fi
 	fi
 	if [ -z "$why" ]; then
@@ -582,6 +641,7 @@ while IFS= read -r line || [ -n "$line" ]; do
 			say "/init started after $((SECONDS - t_boot)) s: ${line#GMEM-LANE-START }"
 			[[ $line =~ \ kernel=([^ ]+) ]] && guest_release=${BASH_REMATCH[1]}
 			[[ $line =~ \ arch=([^ ]+) ]] && guest_arch=${BASH_REMATCH[1]}
+			[ -n "$guest_release" ] && open_bench_dir "$guest_release"
 			[ -n "$kvm_info" ] && say "guest KVM:$kvm_info"
 			;;
 		*) [ -n "$verbose" ] && printf '%s\n' "$line" >&2 ;;
@@ -621,6 +681,12 @@ while IFS= read -r line || [ -n "$line" ]; do
 		;;
 	bench)
 		case "$line" in
+		"GMEM-LANE-JSON-BEGIN sha256="*)
+			json_sha=${line#*sha256=}
+			: > "$run/json.b64"
+			phase=bench_json
+			;;
+		GMEM-LANE-JSON-NONE) bench_json_error="it wrote no JSON" ;;
 		"GMEM-LANE-BENCH-END rc="*)
 			bench_rc=${line#GMEM-LANE-BENCH-END rc=}
 			phase=run
@@ -637,6 +703,16 @@ while IFS= read -r line || [ -n "$line" ]; do
 			[ -n "$bench_log" ] && printf '%s\n' "$line" >> "$bench_log"
 			;;
 		esac
+		;;
+	bench_json)
+		if [[ $line =~ ^[A-Za-z0-9+/=]+$ ]]; then
+			printf '%s\n' "$line" >> "$run/json.b64"
+		elif [ "$line" = GMEM-LANE-JSON-END ]; then
+			save_bench_json "$json_sha"
+			phase=bench
+		else
+			printf '# kernel: %s\n' "$line"
+		fi
 		;;
 	dmesg)
 		case "$line" in
@@ -680,10 +756,24 @@ if [ ${#warnings[@]} -gt 0 ]; then
 	printf '    %s\n' "${warnings[@]:0:20}" >&2
 fi
 
+# The plot next to the JSON; says where both went.
+plot_bench_json() {
+	local json=$bench_dir/gmem_bench.json png=$bench_dir/gmem_bench.png
+	[ -n "$bench_dir" ] && [ -s "$json" ] && [ -z "$bench_json_error" ] || return 0
+	local where="$json, plot: $png"
+	[ "$bench_dir" = "$run/record" ] && where="gmem_bench.json and gmem_bench.png in the record (below)"
+	if "$top/bench/plot" "$json" "$png" > "$run/plot.out" 2>&1; then
+		say "bench results: $where"
+	else
+		say "bench results: $where; warning: bench/plot failed: $(tail -n 1 "$run/plot.out")"
+	fi
+}
+
 # --bench whose markers never came: a failing result all the same.
 bench_verdict() {
 	[ -n "$bench" ] || return 0
 	bench_result "it did not run (no GMEM-LANE-BENCH markers on the console)"
+	plot_bench_json
 	[ -z "$bench_failed" ] && return 0
 	say "FAIL: the --bench run: $bench_failed${bench_log:+ (its console: $bench_log)}"
 	return 1
