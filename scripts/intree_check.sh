@@ -89,7 +89,7 @@ excludes=(--exclude=./build --exclude=./results --exclude=./.git)
 case "$work/" in "$top"/*) excludes+=("--exclude=./${work#"$top"/}") ;; esac
 if (tar -C "$top" "${excludes[@]}" -cf - . | tar -C "$coll" -xf -) 2> "$logs/copy.log" &&
 	[ -f "$coll/Makefile" ]; then
-	(cd "$coll" && find . -path ./build -prune -o -type f -print | sort) > "$logs/sources.txt"
+	(cd "$coll" && find . \( -path ./build -o -path ./results \) -prune -o -type f -print | sort) > "$logs/sources.txt"
 	ok "copy into tools/testing/selftests/kvm_gmem ($(wc -l < "$logs/sources.txt") files)"
 else
 	not_ok "copy into tools/testing/selftests/kvm_gmem" "see logs/copy.log"
@@ -169,7 +169,7 @@ esac
 profile=$(grep -m1 '# profile:' "$logs/run_kselftest.log")
 if [ -z "$profile" ]; then
 	skip "profile names the headers" "no profile line (no /dev/kvm?)"
-elif headers=$(echo "$profile" | grep -o "headers $tree/usr/include (KVM_CAP_GUEST_MEMFD_MEMORY_ATTRIBUTES [0-9]*)"); then
+elif headers=$(echo "$profile" | grep -o "headers $tree/usr/include (KVM_CAP_GUEST_MEMFD_MEMORY_ATTRIBUTES [0-9]*[^)]*)"); then
 	echo "# ... $headers"
 	ok "profile names the headers"
 else
@@ -219,7 +219,7 @@ if [ ! -f "$tree/.config" ] && ! run defconfig make -C "$tree" -j"$jobs" defconf
 else
 	run kselftest-clean make -C "$tree" kselftest-clean TARGETS=kvm_gmem
 	status=$?
-	(cd "$coll" && find . -path ./build -prune -o -type f -print | sort) > "$logs/after-clean.txt"
+	(cd "$coll" && find . \( -path ./build -o -path ./results \) -prune -o -type f -print | sort) > "$logs/after-clean.txt"
 	if [ "$status" != 0 ]; then
 		not_ok "make kselftest-clean TARGETS=kvm_gmem" "exit status $status (logs/kselftest-clean.log)"
 	elif ! cmp -s "$logs/sources.txt" "$logs/after-clean.txt"; then
