@@ -137,11 +137,11 @@ endif
 endif
 
 WARNINGS := -Wall -Wextra -Werror
-# The library by layer (lib/<layer>/: headers beside their sources, guest
-# code in lib/<layer>/guest/), the architecture's own code last.
+# The library by layer: headers in include/<layer>/, sources in lib/<layer>/
+# (guest code in lib/<layer>/guest/), the architecture's own code last.
 LIB_LAYERS := harness kvm gmem holders model $(SRCARCH)
 COMMON_FLAGS := -O2 -g -MMD -MP -D_GNU_SOURCE $(if $(HAVE_LIBURING),-DHAVE_LIBURING=1) $(KHDR_INCLUDES) \
-	$(foreach l,$(LIB_LAYERS),-I$(top_srcdir)/lib/$(l)) -isystem $(KSFT_DIR) -fno-omit-frame-pointer
+	$(foreach l,$(LIB_LAYERS),-I$(top_srcdir)/include/$(l)) -isystem $(KSFT_DIR) -fno-omit-frame-pointer
 SAN_FLAGS := $(if $(SANITIZE),-fsanitize=$(SANITIZE) -fno-sanitize-recover=all)
 CFLAGS_HOST := $(COMMON_FLAGS) $(WARNINGS) $(SAN_FLAGS) -std=gnu11
 CXXFLAGS_HOST := $(COMMON_FLAGS) $(WARNINGS) $(SAN_FLAGS) -std=gnu++17
@@ -164,8 +164,10 @@ LIB_OBJS := $(patsubst %.c,$(OUTPUT)/obj/%.o,$(LIB_C_SRCS)) \
 	$(patsubst %.cc,$(OUTPUT)/obj/%.guest.o,$(LIB_GUEST_SRCS))
 LIB := $(OUTPUT)/libkvmgmem.a
 
-# Test programs: <dir>/<name>.cc, plus <dir>/<name>_guest.cc when it has guest code.
-TEST_SRCS := $(wildcard selftests/kvm/*_test.cc) $(wildcard selftests/kvm/$(SRCARCH)/*_test.cc)
+# Test programs: <dir>/<name>.cc, plus <dir>/<name>_guest.cc when it has guest
+# code; the arch-neutral ones in selftests/kvm/, the architecture's own in
+# $(SRCARCH)/ (x86/, arm64/, as upstream's tools/testing/selftests/kvm).
+TEST_SRCS := $(wildcard selftests/kvm/*_test.cc) $(wildcard $(SRCARCH)/*_test.cc)
 TEST_GEN_PROGS := $(notdir $(TEST_SRCS:.cc=))
 UNIT_SRCS := $(wildcard tests/*_unit.cc)
 UNIT_PROG := $(OUTPUT)/unit/project_unit_test

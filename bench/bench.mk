@@ -24,8 +24,8 @@ THRESHOLD ?= 0.10
 
 .PHONY: bench bench-build bench-smoke bench-compare
 
-# The library's test_registry.o (main() of the test programs) stays out of
-# this link: nothing the benchmarks use refers to it (lib/test_outcome.cc
+# The library's registry.o (main() of the test programs) stays out of
+# this link: nothing the benchmarks use refers to it (lib/harness/outcome.cc
 # holds skip() and record_failure()).
 $(BENCH_PROG): $(BENCH_OBJS) $(LIB)
 	@mkdir -p $(dir $@)

@@ -9,10 +9,10 @@
 #include "errors.hh"
 #include "guest_access.hh"
 #include "guest_memfd.hh"
+#include "guest_vm.hh"
 #include "harness.hh"
 #include "processor.hh"
 #include "support.hh"
-#include "test_vm.hh"
 #include "timing.hh"
 
 namespace bench {
@@ -31,7 +31,7 @@ void run_to_ucall_exit(kvmt::Vcpu &vcpu)
 }
 
 // Untimed, after the loop: the last exit was the guest's GUEST_SYNC.
-void expect_guest_sync(kvmt::TestVm &tvm, kvmt::Vcpu &vcpu)
+void expect_guest_sync(kvmt::GuestVm &tvm, kvmt::Vcpu &vcpu)
 {
 	std::optional<uint64_t> gva = kvmt::arch::ucall_exit(vcpu);
 	if (!gva)
@@ -46,7 +46,7 @@ void guest_first_touch(benchmark::State &state, const BenchSize &size)
 {
 	uint64_t batch = batch_ops(size.bytes);
 	uint64_t len = batch * size.bytes;
-	kvmt::TestVm tvm(kvmt::default_vm_type());
+	kvmt::GuestVm tvm(kvmt::default_vm_type());
 	kvmt::GuestMemfd gmem(tvm.vm(), len, kInPlaceFlags);
 	kvmt::Mapping map = gmem.map();
 	tvm.add_gmem_slot(kGmemSlot, kvmt::kTestGpaBase, len, gmem.fd(), 0, map.data());
@@ -61,7 +61,7 @@ void guest_first_touch(benchmark::State &state, const BenchSize &size)
 
 void kvm_run_roundtrip(benchmark::State &state)
 {
-	kvmt::TestVm tvm(kvmt::default_vm_type());
+	kvmt::GuestVm tvm(kvmt::default_vm_type());
 	// Plan 0 left empty: the guest only does GUEST_SYNC(0), round after round.
 	tvm.guest_global(kvmt::guest_access_plans)[0] = kvmt::GuestAccessPlan{};
 	kvmt::Vcpu &vcpu = tvm.add_vcpu(kvmt::guest_access_rounds, 0);

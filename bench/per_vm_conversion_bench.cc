@@ -5,10 +5,10 @@
 // per-gmem benchmarks; x_floor uses the no-op ioctl on a VM fd.
 #include "errors.hh"
 #include "guest_memfd.hh"
+#include "guest_vm.hh"
 #include "harness.hh"
 #include "mapping.hh"
 #include "support.hh"
-#include "test_vm.hh"
 #include "timing.hh"
 #include "vm.hh"
 

@@ -1,7 +1,8 @@
 #!/bin/sh
 # make check: the project's own unit tests, then the whole suite through
 # run_tests.sh (its record in OUTPUT_DIR/logs/suite), the self-test of the
-# records and the gate, then an independent TAP check of everything that ran, ending
+# records and the gate, the check that every repository path a comment names
+# exists, then an independent TAP check of everything that ran, ending
 # with "N passed, N failed, N skipped". Usage: scripts/check.sh OUTPUT_DIR
 set -u
 out=${1:?usage: scripts/check.sh OUTPUT_DIR}
@@ -28,10 +29,15 @@ echo "== run records and the regression gate (scripts/gate_test.sh)"
 "$top/scripts/gate_test.sh" "$out" "$logs/gate-test" > "$logs/gate_test.tap" 2>&1 || status=1
 grep -E '^(ok|not ok) ' "$logs/gate_test.tap" | sed 's/^/  /'
 
+echo "== repository paths named in comments (scripts/comment_paths_check.pl)"
+perl "$top/scripts/comment_paths_check.pl" "$top" > "$logs/comment_paths.tap" 2>&1 || status=1
+grep -E '^(ok|not ok) |^# [^0-9]' "$logs/comment_paths.tap" | sed 's/^/  /'
+
 echo "== leftovers"
 "$top/scripts/leak_check.sh" after "$logs/leaks" "$KVMT_RUN_TOKEN" || status=1
 
 echo "== TAP check (TAP::Parser)"
 perl "$top/scripts/tap_summary.pl" "$logs/project_unit_test.tap" "$logs"/suite/*.tap "$logs/gate_test.tap" \
+	"$logs/comment_paths.tap" \
 	--structure-only "$logs/run_tests.tap" || status=1
 exit $status

@@ -59,7 +59,7 @@ glue() {
 # prints the first mismatch (nothing when all is right).
 probe() {
 	local d=$work/$1 p=$work/$1/probe v t want got
-	"$cc" -O2 -Wall -Wextra -Werror -std=gnu11 -D_GNU_SOURCE -I"$top/lib/harness" \
+	"$cc" -O2 -Wall -Wextra -Werror -std=gnu11 -D_GNU_SOURCE -I"$top/include/harness" \
 		"$top/scripts/harness_compat_probe.c" "$d/out/obj/lib/harness/harness_glue.o" \
 		-o "$p" 2> "$d/probe-build.log" || { echo "probe does not link (probe-build.log)"; return; }
 	timeout 60 "$p" > "$d/probe.tap" 2>&1

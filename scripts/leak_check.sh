@@ -14,7 +14,7 @@
 # Processes are found by a token in their environment rather than by name, so
 # that other runs of the same programs on the machine do not count. File
 # descriptors are checked where they live: every test's fds are compared
-# before and after it by the harness glue (lib/test_registry.cc), which fails
+# before and after it by the harness glue (lib/harness/registry.cc), which fails
 # the test that leaves one open.
 set -u
 unset KVMT_RUN_TOKEN  # this script's own children must not count

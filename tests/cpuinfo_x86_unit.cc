@@ -1,6 +1,6 @@
 // /proc/cpuinfo's flags lines decide whether guest code runs natively
 // (VMX/SVM) or in KVM's instruction emulator: parsing on hand-written text.
-#include "../lib/x86/cpuinfo_x86.hh"
+#include "../include/x86/cpuinfo_x86.hh"
 #include "test.hh"
 
 using namespace kvmt::x86;

@@ -7,9 +7,9 @@
 #include <string>
 
 #include "errors.hh"
+#include "guest_vm.hh"
 #include "hypercall_x86.hh"
 #include "test.hh"
-#include "test_vm.hh"
 #include "vm_type.hh"
 
 using namespace kvmt;
@@ -26,7 +26,7 @@ asm(".pushsection .text.kvmt_unit_guest_spin,\"ax\",@progbits\n"
 
 KVMT_TEST(hypercall_probe, stall_away_from_the_hypercall_fails_with_rip_and_bytes)
 {
-	TestVm tvm(default_vm_type());
+	GuestVm tvm(default_vm_type());
 	Vcpu &vcpu = tvm.add_vcpu(kvmt_unit_guest_spin);
 	std::string why, error;
 	try {

@@ -1,12 +1,12 @@
 // arm64 stage-1 encodings against values worked out by hand from the Arm ARM
 // (DDI 0487, D8: VMSAv8-64 descriptors, TCR_EL1, MAIR_EL1, SCTLR_EL1), and
 // the table walker on tables in plain memory. Runs on any host.
-#include "../lib/arm64/page_table_arm64.hh"
-#include "../lib/arm64/page_table_walk_arm64.hh"
+#include "../include/arm64/page_table_arm64.hh"
+#include "../include/arm64/page_table_walk_arm64.hh"
 #include "fake_page_allocator.hh"
 #include "test.hh"
 #if defined(__aarch64__)
-#include "../lib/arm64/ucall_arch.hh"
+#include "../include/arm64/ucall_arch.hh"
 #endif
 
 using namespace kvmt;

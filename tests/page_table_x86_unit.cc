@@ -1,7 +1,7 @@
 // x86-64 4-level paging encodings against values worked out by hand from the
 // Intel SDM (vol. 3A, 4.5 "4-Level Paging"), and, in the x86 build, the
 // library's PageTables on tables in plain memory.
-#include "../lib/x86/page_table_x86.hh"
+#include "../include/x86/page_table_x86.hh"
 #include "fake_page_allocator.hh"
 #include "test.hh"
 

@@ -1,7 +1,7 @@
 // Host-side formatting of guest failures.
 #include "test.hh"
 #include "processor.hh"
-#include "test_vm.hh"
+#include "guest_vm.hh"
 
 using namespace kvmt;
 

@@ -3,12 +3,12 @@
 #include <cstring>
 
 #include "errors.hh"
+#include "guest_vm.hh"
 #include "page_size.hh"
-#include "test_vm.hh"
 
 namespace kvmt {
 
-GuestPages::GuestPages(TestVm &tvm, int slot, uint64_t gva_base)
+GuestPages::GuestPages(GuestVm &tvm, int slot, uint64_t gva_base)
 	: tvm_(tvm), slot_(slot), gva_base_(gva_base)
 {
 	if (slot < 0 || slot >= kGuestOpsSlots)

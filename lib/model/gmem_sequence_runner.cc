@@ -11,13 +11,13 @@
 #include "errors.hh"
 #include "guest_memfd.hh"
 #include "guest_pages.hh"
+#include "guest_vm.hh"
 #include "hex.hh"
 #include "page_size.hh"
 #include "peer.hh"
 #include "pipe_reference.hh"
 #include "sigbus.hh"
 #include "test.hh"
-#include "test_vm.hh"
 #include "vm.hh"
 
 namespace kvmt {
@@ -37,7 +37,7 @@ std::string err_text(int err)
 // One sequence's world: VM, guest_memfd, its host mapping, a vCPU running
 // guest_page_ops when guest code can run, and the references held.
 struct Target {
-	std::unique_ptr<TestVm> tvm;
+	std::unique_ptr<GuestVm> tvm;
 	std::unique_ptr<Vm> vm;
 	std::unique_ptr<GuestMemfd> gmem;
 	Mapping map;
@@ -47,7 +47,7 @@ struct Target {
 	Target(const VmTypeInfo &type, const GmemModelConfig &c)
 	{
 		if (c.guest)
-			tvm = std::make_unique<TestVm>(type);
+			tvm = std::make_unique<GuestVm>(type);
 		else
 			vm = std::make_unique<Vm>(type);
 		Vm &v = tvm ? tvm->vm() : *vm;

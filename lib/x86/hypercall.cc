@@ -13,9 +13,9 @@
 
 #include "errors.hh"
 #include "guest_image.hh"
+#include "guest_vm.hh"
 #include "hypercall_x86.hh"
 #include "kvm_uapi.hh"
-#include "test_vm.hh"
 #include "vcpu.hh"
 #include "vm.hh"
 
@@ -40,7 +40,7 @@ bool host_uses_vmmcall()
 	return !strcmp(v, "AuthenticAMD") || !strcmp(v, "HygonGenuine");
 }
 
-void set_guest_hypercall_insn(TestVm &tvm)
+void set_guest_hypercall_insn(GuestVm &tvm)
 {
 	tvm.guest_global(guest_hypercall_vmmcall) = host_uses_vmmcall() ? 1 : 0;
 }
@@ -109,7 +109,7 @@ bool is_hypercall(const std::vector<uint8_t> &b)
 
 // The guest's bytes at gva, each byte translated on its own (an instruction
 // may cross a page): fewer than n when the rest is not mapped.
-std::vector<uint8_t> guest_bytes(TestVm &tvm, uint64_t gva, size_t n)
+std::vector<uint8_t> guest_bytes(GuestVm &tvm, uint64_t gva, size_t n)
 {
 	std::vector<uint8_t> b;
 	for (size_t i = 0; i < n; i++) {
@@ -145,7 +145,7 @@ std::string hex_bytes(const std::vector<uint8_t> &b)
 
 }  // namespace
 
-bool run_to_hypercall_exit(TestVm &tvm, Vcpu &vcpu, int seconds, std::string *why)
+bool run_to_hypercall_exit(GuestVm &tvm, Vcpu &vcpu, int seconds, std::string *why)
 {
 	int r, e;
 	{
@@ -186,7 +186,7 @@ bool run_to_hypercall_exit(TestVm &tvm, Vcpu &vcpu, int seconds, std::string *wh
 
 bool guest_hypercalls_reach_kvm(const VmTypeInfo &type, std::string *why)
 {
-	TestVm tvm(type);
+	GuestVm tvm(type);
 	set_guest_hypercall_insn(tvm);
 	int err = tvm.vm().__enable_cap(KVM_CAP_EXIT_HYPERCALL, 1ULL << KVM_HC_MAP_GPA_RANGE);
 	if (err)

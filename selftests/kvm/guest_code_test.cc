@@ -4,12 +4,12 @@
 // keeps its own copy of the program's globals, and runs on several vCPUs.
 #include "guest_access.hh"
 #include "guest_code_test.hh"
+#include "guest_vm.hh"
 #include "mapping.hh"
 #include "page_size.hh"
 #include "pattern.hh"
 #include "profile.hh"
 #include "test.hh"
-#include "test_vm.hh"
 #include "threads.hh"
 
 using namespace kvmt;
@@ -27,7 +27,7 @@ uint64_t slot_size()
 }
 
 struct GuestCode {
-	TestVm tvm;
+	GuestVm tvm;
 	Mapping mem = Mapping::anonymous(slot_size(), MAP_SHARED);
 	explicit GuestCode(const VmTypeVariant &v) : tvm(*v.type)
 	{

@@ -45,7 +45,7 @@
 #include "sigbus.hh"
 #include "step_rendezvous.hh"
 #include "test.hh"
-#include "test_vm.hh"
+#include "guest_vm.hh"
 #include "vm.hh"
 #include "hex.hh"
 
@@ -90,7 +90,7 @@ void require_private_memory(const VmTypeInfo &type)
 // An in-place guest_memfd of a VM with private memory, per-gmem attributes on.
 struct InPlace {
 	std::unique_ptr<Vm> vm;
-	std::unique_ptr<TestVm> tvm;  // when guest code can run in this VM type
+	std::unique_ptr<GuestVm> tvm;  // when guest code can run in this VM type
 	std::optional<GuestMemfd> gmem;
 	Mapping map;
 	AttributesFamily family = AttributesFamily::None;
@@ -100,7 +100,7 @@ struct InPlace {
 	{
 		type = v.type->name;
 		if (with_guest && !v.type->needs_launch_flow)
-			tvm = std::make_unique<TestVm>(*v.type);
+			tvm = std::make_unique<GuestVm>(*v.type);
 		else
 			vm = std::make_unique<Vm>(*v.type);
 		require_private_memory(*v.type);
@@ -1299,7 +1299,7 @@ KVMT_TEST_F(guest, unbacked_gpa_is_mmio_not_memory_fault)
 	f.plan() = {kTestGpaBase + kSize, kPage, 0, kExpectZero, 0, 0, 0};
 	f.tvm->map_identity(kTestGpaBase + kSize, kPage);
 	Vcpu &vcpu = f.tvm->add_vcpu(guest_access_rounds, 0);
-	TestVm::Step st = f.tvm->step(vcpu);
+	GuestVm::Step st = f.tvm->step(vcpu);
 	ASSERT_EQ(Errno(st.err), Errno(0));
 	ASSERT_FALSE(st.is_ucall);
 	ASSERT_EQ(vcpu.exit_reason_name(), exit_reason_name(KVM_EXIT_MMIO));
@@ -1314,7 +1314,7 @@ KVMT_TEST_F(guest, deleted_memslot_is_mmio)
 	f.tvm->vm().delete_memslot(kGmemSlot);
 	f.plan() = {kTestGpaBase, kPage, 0, kExpectZero, 0, 0, 0};
 	Vcpu &vcpu = f.tvm->add_vcpu(guest_access_rounds, 0);
-	TestVm::Step st = f.tvm->step(vcpu);
+	GuestVm::Step st = f.tvm->step(vcpu);
 	ASSERT_EQ(Errno(st.err), Errno(0));
 	ASSERT_FALSE(st.is_ucall);
 	ASSERT_EQ(vcpu.exit_reason_name(), exit_reason_name(KVM_EXIT_MMIO));
@@ -1328,7 +1328,7 @@ constexpr uint64_t kGmemOnlyPages = 4;  // one guest page-ops round (kGuestOpsMa
 // A guest on a guest_memfd created without MMAP (all private, no host
 // mapping) whose memslot's userspace_addr is decoy memory.
 struct GmemOnlyGuest {
-	TestVm tvm;
+	GuestVm tvm;
 	DecoyMemory decoy;
 	std::optional<GuestMemfd> gmem;
 	AttributesFamily family = AttributesFamily::None;

@@ -14,12 +14,13 @@
 //   injected_flip_is_caught   a byte flipped behind the model's back is caught and shrunk
 //   broken_oracle_is_caught   a model that forgets what a punch does is caught and shrunk
 //
-// Environment (include/test_env.hh): GMEM_SEED, GMEM_RANDOM_OPS, GMEM_REPLAY,
+// Environment (include/harness/env_settings.hh): GMEM_SEED, GMEM_RANDOM_OPS, GMEM_REPLAY,
 // GMEM_SHRINK_SECONDS, GMEM_INJECT_FAULT, GMEM_TEST_TIMEOUT; GMEM_EXPECT
 // (in_place=on: conversions_required(), gmem_ops.hh).
 #include <cstdlib>
 
 #include "declared_profile.hh"
+#include "env_settings.hh"
 #include "gmem_model.hh"
 #include "gmem_op_generator.hh"
 #include "gmem_ops.hh"
@@ -30,7 +31,6 @@
 #include "seeded_rng.hh"
 #include "sequence_shrinker.hh"
 #include "test.hh"
-#include "test_env.hh"
 #include "vm.hh"
 
 using namespace kvmt;

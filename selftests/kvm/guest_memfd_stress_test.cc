@@ -22,7 +22,7 @@
 //                             actors ran and passed
 //   injected_flip_is_caught   2 s with a byte flipped behind the actors' back: must be caught
 //
-// Environment (include/test_env.hh): GMEM_SEED, GMEM_STRESS_SECONDS,
+// Environment (include/harness/env_settings.hh): GMEM_SEED, GMEM_STRESS_SECONDS,
 // GMEM_STRESS_ITERATIONS, GMEM_STRESS_PAGES, GMEM_STRESS_VCPUS,
 // GMEM_INJECT_FAULT (byte, oracle, hang, kill-child), GMEM_TEST_TIMEOUT;
 // GMEM_EXPECT (in_place=on: conversions_required(), gmem_ops.hh).
@@ -38,9 +38,11 @@
 
 #include "conversion_contract.hh"
 #include "declared_profile.hh"
+#include "env_settings.hh"
 #include "gmem_ops.hh"
 #include "guest_memfd.hh"
 #include "guest_pages.hh"
+#include "guest_vm.hh"
 #include "harness_options.hh"
 #include "page_ownership.hh"
 #include "page_size.hh"
@@ -49,8 +51,6 @@
 #include "seeded_rng.hh"
 #include "sigbus.hh"
 #include "test.hh"
-#include "test_env.hh"
-#include "test_vm.hh"
 
 using namespace kvmt;
 
@@ -580,7 +580,7 @@ private:
 
 	const VmTypeInfo &type_;
 	StressSettings s_;
-	TestVm tvm_;
+	GuestVm tvm_;
 	std::unique_ptr<GuestMemfd> gmem_;
 	Mapping map_;
 	std::vector<std::unique_ptr<GuestPages>> guests_;

@@ -22,6 +22,7 @@
 #include "guest_access.hh"
 #include "guest_memfd.hh"
 #include "guest_pages.hh"
+#include "guest_vm.hh"
 #include "hex.hh"
 #include "page_size.hh"
 #include "pagemap.hh"
@@ -30,7 +31,6 @@
 #include "profile.hh"
 #include "sigbus.hh"
 #include "test.hh"
-#include "test_vm.hh"
 #include "threads.hh"
 #include "vm.hh"
 
@@ -706,7 +706,7 @@ constexpr uint32_t kGmemSlot = 1;
 // A guest and the host on the same pages: the memslot's userspace_addr is
 // the gmem's own mapping (in-place), and the guest maps it at GVA = GPA.
 struct GuestOnGmem {
-	TestVm tvm;
+	GuestVm tvm;
 	GuestMemfd gmem;
 	Mapping map;
 	explicit GuestOnGmem(const VmTypeVariant &v)

@@ -1,7 +1,7 @@
 // What each architecture provides to run guest code: stage-1 page tables
 // (guest virtual -> guest physical), vCPU setup at the guest's entry point,
-// and recognition of the ucall exit. x86/lib/processor.cc and
-// arm64/lib/processor.cc implement it.
+// and recognition of the ucall exit. lib/x86/processor.cc and
+// lib/arm64/processor.cc implement it.
 #pragma once
 
 #include <cstdint>
@@ -19,7 +19,7 @@ class Vm;
 constexpr uint64_t kGuestPageSize = 4096;
 
 // The host's page size as guest code sees it (guest code cannot call
-// sysconf): the step of guest code that walks guest_memfd pages. TestVm sets
+// sysconf): the step of guest code that walks guest_memfd pages. GuestVm sets
 // the guest's copy.
 extern uint64_t host_page_size_for_guest;
 

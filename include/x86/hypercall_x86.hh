@@ -59,7 +59,7 @@ void guest_hypercall_probe(uint64_t gpa, uint64_t);
 struct kvm_run;
 
 namespace kvmt {
-class TestVm;
+class GuestVm;
 class Vcpu;
 struct VmTypeInfo;
 }
@@ -79,7 +79,7 @@ const char *host_cpu_vendor();
 // Whether KVM on this host expects VMMCALL: AMD and Hygon; VMCALL otherwise.
 bool host_uses_vmmcall();
 // Sets guest_hypercall_vmmcall in the guest's copy of the program.
-void set_guest_hypercall_insn(TestVm &tvm);
+void set_guest_hypercall_insn(GuestVm &tvm);
 
 // Whether a guest's hypercall reaches KVM on this host: runs
 // guest_hypercall_probe in a VM of the type with MAP_GPA_RANGE exits on and
@@ -94,7 +94,7 @@ bool guest_hypercalls_reach_kvm(const VmTypeInfo &type, std::string *why);
 // in this program where it was built as VMCALL/VMMCALL, and the guest's
 // bytes there VMCALL or VMMCALL). Anything else, a stall elsewhere included,
 // throws Error naming RIP and the guest's bytes there.
-bool run_to_hypercall_exit(TestVm &tvm, Vcpu &vcpu, int seconds, std::string *why);
+bool run_to_hypercall_exit(GuestVm &tvm, Vcpu &vcpu, int seconds, std::string *why);
 
 // The last exit as a hypercall exit (valid when exit_reason == KVM_EXIT_HYPERCALL).
 HypercallExit hypercall_exit_of(const kvm_run &run);

@@ -20,11 +20,11 @@ namespace kvmt {
 constexpr uint64_t kTestGpaBase = 0x40000000ULL;
 constexpr uint32_t kSystemSlot = 0;
 
-class TestVm {
+class GuestVm {
 public:
 	// Skips when the type is not offered, or needs a CoCo launch flow to run code.
-	explicit TestVm(const VmTypeInfo &type);
-	~TestVm();
+	explicit GuestVm(const VmTypeInfo &type);
+	~GuestVm();
 
 	Vm &vm() { return vm_; }
 	// A vCPU that starts in fn(arg0, arg1).

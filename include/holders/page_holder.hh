@@ -32,9 +32,9 @@ public:
 	// O_DIRECT holder's read writes into the pages: contents() lets it
 	// complete with kODirectFill and returns the bytes then found in the
 	// pages the read pinned (through a second O_DIRECT request on them, see
-	// lib/page_holder.cc); it throws Error when the read did not complete in
-	// full. That also releases the O_DIRECT holder; after release(), its
-	// contents() are what release() observed.
+	// lib/holders/page_holder.cc); it throws Error when the read did not
+	// complete in full. That also releases the O_DIRECT holder; after
+	// release(), its contents() are what release() observed.
 	virtual std::vector<uint8_t> contents() = 0;
 	// Drops the reference; the destructor does it too.
 	virtual void release() = 0;

@@ -1,4 +1,4 @@
-#include "test_vm.hh"
+#include "guest_vm.hh"
 
 #include <cstring>
 
@@ -35,7 +35,7 @@ __attribute__((no_sanitize("address"))) void copy_segment(void *dst, const void 
 }  // namespace
 
 // Anonymous memory at guest-physical 0, handed out page by page.
-class TestVm::SystemMemory : public PageAllocator {
+class GuestVm::SystemMemory : public PageAllocator {
 public:
 	explicit SystemMemory(Vm &vm) : vm_(vm)
 	{
@@ -66,7 +66,7 @@ private:
 	uint64_t next_;
 };
 
-TestVm::TestVm(const VmTypeInfo &type) : vm_(type)
+GuestVm::GuestVm(const VmTypeInfo &type) : vm_(type)
 {
 	if (type.needs_launch_flow)
 		skip(std::string("running guest code in a ") + type.name +
@@ -83,16 +83,16 @@ TestVm::TestVm(const VmTypeInfo &type) : vm_(type)
 	guest_global(host_page_size_for_guest) = page_size();
 }
 
-TestVm::~TestVm() = default;
+GuestVm::~GuestVm() = default;
 
-uint64_t TestVm::alloc_system_memory(uint64_t size)
+uint64_t GuestVm::alloc_system_memory(uint64_t size)
 {
 	uint64_t gpa = system_->alloc(size);
 	map_identity(gpa, size);
 	return gpa;
 }
 
-Vcpu &TestVm::add_vcpu(GuestFn fn, uint64_t arg0, uint64_t arg1)
+Vcpu &GuestVm::add_vcpu(GuestFn fn, uint64_t arg0, uint64_t arg1)
 {
 	uint64_t stack = alloc_system_memory(kStackSize);
 	vcpus_.push_back(vm_.create_vcpu(static_cast<int>(vcpus_.size())));
@@ -102,26 +102,26 @@ Vcpu &TestVm::add_vcpu(GuestFn fn, uint64_t arg0, uint64_t arg1)
 	return v;
 }
 
-void TestVm::map_identity(uint64_t gpa, uint64_t size)
+void GuestVm::map_identity(uint64_t gpa, uint64_t size)
 {
 	for (uint64_t off = 0; off < size; off += kGuestPageSize)
 		tables_->map(gpa + off, gpa + off);
 }
 
-void TestVm::add_memory_slot(uint32_t slot, uint64_t gpa, uint64_t size, void *hva)
+void GuestVm::add_memory_slot(uint32_t slot, uint64_t gpa, uint64_t size, void *hva)
 {
 	vm_.set_memslot({slot, 0, gpa, size, hva, -1, 0});
 	map_identity(gpa, size);
 }
 
-void TestVm::add_gmem_slot(uint32_t slot, uint64_t gpa, uint64_t size, int gmem_fd,
+void GuestVm::add_gmem_slot(uint32_t slot, uint64_t gpa, uint64_t size, int gmem_fd,
 			   uint64_t gmem_offset, void *hva)
 {
 	vm_.set_memslot({slot, 0, gpa, size, hva, gmem_fd, gmem_offset});
 	map_identity(gpa, size);
 }
 
-void *TestVm::gva_to_hva(uint64_t gva)
+void *GuestVm::gva_to_hva(uint64_t gva)
 {
 	std::optional<uint64_t> gpa = tables_->translate(gva);
 	return gpa ? vm_.gpa_to_hva(*gpa) : nullptr;
@@ -162,7 +162,7 @@ static const char *guest_string(const char *p)
 	return p && in_program_image(p, 1) ? p : "<unreadable>";
 }
 
-TestVm::Step TestVm::step(Vcpu &vcpu)
+GuestVm::Step GuestVm::step(Vcpu &vcpu)
 {
 	Step st = {vcpu.__run(), false, {}};
 	if (st.err)
@@ -183,7 +183,7 @@ TestVm::Step TestVm::step(Vcpu &vcpu)
 	return st;
 }
 
-Ucall TestVm::run(Vcpu &vcpu)
+Ucall GuestVm::run(Vcpu &vcpu)
 {
 	Step st = step(vcpu);
 	if (st.err)
@@ -203,14 +203,14 @@ static std::string ucall_name(const Ucall &uc)
 	return "ucall " + std::to_string(uc.cmd);
 }
 
-void TestVm::run_to_done(Vcpu &vcpu)
+void GuestVm::run_to_done(Vcpu &vcpu)
 {
 	Ucall uc = run(vcpu);
 	if (uc.cmd != UCALL_DONE)
 		throw Error("expected GUEST_DONE, got " + ucall_name(uc));
 }
 
-Ucall TestVm::run_to_sync(Vcpu &vcpu, uint64_t stage)
+Ucall GuestVm::run_to_sync(Vcpu &vcpu, uint64_t stage)
 {
 	Ucall uc = run(vcpu);
 	if (uc.cmd != UCALL_SYNC || uc.args[0] != stage)

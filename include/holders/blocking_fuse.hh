@@ -60,7 +60,7 @@ public:
 	// Kills the server: every request in flight fails (ENOTCONN or ECONNABORTED).
 	void abort();
 
-	struct Message;  // the server's reports on the socket (lib/blocking_fuse.cc)
+	struct Message;  // the server's reports on the socket (lib/holders/blocking_fuse.cc)
 
 private:
 	Message receive(int timeout_ms, const char *waiting_for);

@@ -2,7 +2,7 @@
  * lib/harness/harness_glue.c is the one translation unit that includes the
  * harness, and the one place that knows its internals (which harness
  * versions it supports is said there); the C++ registry
- * (lib/harness/test_registry.cc) registers fixtures, variants and tests
+ * (lib/harness/registry.cc) registers fixtures, variants and tests
  * through these calls, and the harness calls back into C++ to run a body. */
 #ifndef KVMT_HARNESS_GLUE_H
 #define KVMT_HARNESS_GLUE_H

@@ -11,7 +11,7 @@
 
 namespace kvmt {
 
-class TestVm;
+class GuestVm;
 class Vcpu;
 
 struct GuestPagesResult {
@@ -24,7 +24,7 @@ struct GuestPagesResult {
 class GuestPages {
 public:
 	// Gmem offset 0 is at guest address gva_base (identity-mapped memslot).
-	GuestPages(TestVm &tvm, int slot, uint64_t gva_base);
+	GuestPages(GuestVm &tvm, int slot, uint64_t gva_base);
 
 	// The guest checks pages [first, first + expect.size()) against expect
 	// (Any: not checked), then, when write is set, fills pages
@@ -36,7 +36,7 @@ public:
 	Vcpu &vcpu() { return *vcpu_; }
 
 private:
-	TestVm &tvm_;
+	GuestVm &tvm_;
 	int slot_;
 	uint64_t gva_base_;
 	uint8_t *expect_;  // the host's view of the guest's buffers

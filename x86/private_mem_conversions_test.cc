@@ -33,6 +33,7 @@
 
 #include "coco_x86.hh"
 #include "guest_memfd.hh"
+#include "guest_vm.hh"
 #include "hex.hh"
 #include "hypercall_x86.hh"
 #include "page_size.hh"
@@ -42,7 +43,6 @@
 #include "profile.hh"
 #include "sigbus.hh"
 #include "test.hh"
-#include "test_vm.hh"
 #include "threads.hh"
 #include "vm.hh"
 
@@ -157,7 +157,7 @@ public:
 		set_guest_hypercall_insn(tvm);
 	}
 
-	TestVm tvm;
+	GuestVm tvm;
 
 	bool in_place() const { return mode_ == AttrMode::InPlace; }
 	GuestMemfd &gmem() { return *gmem_; }
@@ -327,7 +327,7 @@ private:
 	Ucall next_ucall()
 	{
 		for (; exits_ < 1000; exits_++) {
-			TestVm::Step st = cv_.tvm.step(vcpu_);
+			GuestVm::Step st = cv_.tvm.step(vcpu_);
 			if (st.err)
 				throw Error("vCPU " + std::to_string(vcpu_.id()) + ": KVM_RUN " + errno_name(st.err) +
 					    " with " + vcpu_.exit_reason_name());
@@ -623,7 +623,7 @@ void run_to_word_written(ConversionVm &cv, Vcpu &vcpu)
 // with EFAULT, and the exit names the private page at gpa.
 void expect_memory_fault(ConversionVm &cv, Vcpu &vcpu, uint64_t gpa, Where where = Where::here())
 {
-	TestVm::Step st = cv.tvm.step(vcpu);
+	GuestVm::Step st = cv.tvm.step(vcpu);
 	ASSERT_FALSE(st.is_ucall) << where;
 	ASSERT_EQ(Errno(st.err), Errno(EFAULT)) << where;
 	ASSERT_EQ(vcpu.exit_reason_name(), exit_reason_name(KVM_EXIT_MEMORY_FAULT)) << where;
@@ -636,7 +636,7 @@ void expect_memory_fault(ConversionVm &cv, Vcpu &vcpu, uint64_t gpa, Where where
 // The vCPU's next access is an emulated 8-byte MMIO access at gpa.
 kvm_run &expect_mmio(ConversionVm &cv, Vcpu &vcpu, uint64_t gpa, bool is_write, Where where)
 {
-	TestVm::Step st = cv.tvm.step(vcpu);
+	GuestVm::Step st = cv.tvm.step(vcpu);
 	ASSERT_EQ(Errno(st.err), Errno(0)) << where;
 	ASSERT_FALSE(st.is_ucall) << where;
 	kvm_run &run = vcpu.run_state();
@@ -785,7 +785,7 @@ KVMT_FIXTURE(in_place, InPlaceConversions, VmTypeVariant, vm_type_variants());
 
 // The KVM_HC_MAP_GPA_RANGE exit on its own: any VM type that runs guest code.
 struct HypercallVm {
-	TestVm tvm;
+	GuestVm tvm;
 	explicit HypercallVm(const VmTypeVariant &v) : tvm(*v.type) { set_guest_hypercall_insn(tvm); }
 
 	int enable_exit() { return tvm.vm().__enable_cap(KVM_CAP_EXIT_HYPERCALL, 1ULL << KVM_HC_MAP_GPA_RANGE); }
@@ -812,7 +812,7 @@ struct HypercallVm {
 	// Runs to request i's exit, checks it against the request, answers ret.
 	void expect_exit(Vcpu &vcpu, size_t i, const HypercallRequest &r, uint64_t ret)
 	{
-		TestVm::Step st = tvm.step(vcpu);
+		GuestVm::Step st = tvm.step(vcpu);
 		ASSERT_EQ(Errno(st.err), Errno(0)) << "request " << i;
 		if (st.is_ucall)
 			throw Error("request " + std::to_string(i) + ": expected KVM_EXIT_HYPERCALL, got ucall " +

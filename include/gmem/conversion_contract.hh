@@ -1,7 +1,7 @@
 // The conversion contract as data: for a VM type, direction, content mode and
 // launch phase, what KVM_SET_MEMORY_ATTRIBUTES2 must do, in each revision
 // family of the series (../shared/spec/gmem-conversion-uapi.md, sections 3-4).
-// A new revision of the series is an edit of lib/conversion_contract.cc.
+// A new revision of the series is an edit of lib/gmem/conversion_contract.cc.
 #pragma once
 
 #include <cstdint>

@@ -1,4 +1,4 @@
-#include "test_env.hh"
+#include "env_settings.hh"
 
 #include <sys/random.h>
 #include <unistd.h>
