@@ -14,6 +14,7 @@ bins=${1:-build/x86}
 kernel=${2:-../shared/kernels/x86_64-v13/bzImage}
 vmattr=$(dirname "$kernel")/bzImage-vmattr  # the per-VM option built: parameter, default off
 v8=$(dirname "$kernel")/../x86_64-inplace/bzImage  # shared guest faults through userspace_addr
+v6_12_117=$(dirname "$kernel")/../x86_64/bzImage  # a second binding answers EINVAL
 preload=$bins/unit/broken_kvm_preload.so
 work=${BROKEN_KERNEL_DIR:-build/broken-kernel}  # each row's TAP stays here
 rm -rf "$work" && mkdir -p "$work" || exit 1
@@ -56,7 +57,7 @@ row() {
 conv=guest_memfd_conversions_test
 sw=sw_protected
 echo "TAP version 13"
-echo "1..21"
+echo "1..22"
 row "unbroken kernel: every row below passes" pass "" "$on" "" $conv \
 	gmem_only.$sw.shared_pages_ignore_userspace_addr \
 	conv.$sw.no_op_conversions_succeed validation.$sw.unknown_attributes_einval \
@@ -110,5 +111,7 @@ kernel=$v8 row "the v8 reference's shared guest faults through userspace_addr (M
 	guest.$sw.gmem_only_slot_ignores_userspace_addr
 kernel=$v8 row "the v8 reference's shared guest faults through userspace_addr (gmem without MMAP, mode on)" fail "" "" "" \
 	$conv gmem_only.$sw.shared_pages_ignore_userspace_addr
+kernel=$v6_12_117 row "6.12.117's EINVAL for a second binding of a bound gmem range (EEXIST since 6.12.118)" fail "" "" "" \
+	guest_memfd_test bind.$sw.second_binding_same_range_eexist bind.$sw.second_binding_overlapping_head_eexist
 echo "$passed passed, $failed failed, 0 skipped"
 [ "$failed" = 0 ]
