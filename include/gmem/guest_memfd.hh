@@ -13,6 +13,7 @@
 #include "fd.hh"
 #include "kvm_uapi.hh"
 #include "mapping.hh"
+#include "test.hh"
 
 namespace kvmt {
 
@@ -21,8 +22,9 @@ class Vm;
 // KVM_CREATE_GUEST_MEMFD; returns the fd, or -1 with errno set.
 int __create_guest_memfd(int vm_fd, uint64_t size, uint64_t flags, uint64_t reserved0 = 0);
 
-// Skips the test unless vm can create a guest_memfd with these flags.
-void require_guest_memfd(const Vm &vm, uint64_t flags);
+// Skips the test unless vm can create a guest_memfd with these flags (fails
+// at the caller's line where the declaration promised them).
+void require_guest_memfd(const Vm &vm, uint64_t flags, Where where = Where::here());
 
 // "MMAP|INIT_SHARED", "0", or "MMAP|0x10" for unknown bits.
 std::string gmem_flags_name(uint64_t flags);

@@ -13,6 +13,8 @@
 #include <set>
 #include <string>
 
+#include "test.hh"
+
 namespace kvmt {
 
 struct DeclaredProfile {
@@ -35,7 +37,9 @@ enum class Feature { VmType, InPlace, Holder, ContentModes };
 bool register_declared_names(Feature f, std::set<std::string> (*names)());
 // Whether the declaration promises this feature (name: a VM type or holder).
 bool feature_declared(Feature f, const std::string &name = "");
-// Ends the test: a failure when the feature is declared, else a skip.
-[[noreturn]] void feature_missing(Feature f, const std::string &name, const std::string &reason);
+// Ends the test: a failure (at the caller's line) when the feature is
+// declared, else a skip.
+[[noreturn]] void feature_missing(Feature f, const std::string &name, const std::string &reason,
+				  Where where = Where::here());
 
 }  // namespace kvmt

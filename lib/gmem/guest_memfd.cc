@@ -44,7 +44,7 @@ std::string gmem_flags_name(uint64_t flags)
 	return s;
 }
 
-void require_guest_memfd(const Vm &vm, uint64_t flags)
+void require_guest_memfd(const Vm &vm, uint64_t flags, Where where)
 {
 	std::string why;
 	if (!vm.supports_guest_memfd(&why))
@@ -59,7 +59,7 @@ void require_guest_memfd(const Vm &vm, uint64_t flags)
 		// INIT_SHARED on a type with private memory comes with the mode.
 		bool mode_flag = vm.type().private_memory && (flags & ~offered & GUEST_MEMFD_FLAG_INIT_SHARED);
 		if (mode_flag)
-			feature_missing(Feature::InPlace, "", reason);
+			feature_missing(Feature::InPlace, "", reason, where);
 		skip(reason);
 	}
 }

@@ -131,11 +131,11 @@ bool feature_declared(Feature f, const std::string &name)
 	return false;
 }
 
-void feature_missing(Feature f, const std::string &name, const std::string &reason)
+void feature_missing(Feature f, const std::string &name, const std::string &reason, Where where)
 {
 	if (!feature_declared(f, name))
 		skip(reason);
-	record_failure(__FILE__, __LINE__,
+	record_failure(where.file, where.line,
 		       "declared GMEM_EXPECT='" + declared_profile().text + "', but: " + reason);
 	throw TestFailure{};
 }
