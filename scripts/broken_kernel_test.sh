@@ -57,7 +57,7 @@ row() {
 conv=guest_memfd_conversions_test
 sw=sw_protected
 echo "TAP version 13"
-echo "1..22"
+echo "1..23"
 row "unbroken kernel: every row below passes" pass "" "$on" "" $conv \
 	gmem_only.$sw.shared_pages_ignore_userspace_addr \
 	conv.$sw.no_op_conversions_succeed validation.$sw.unknown_attributes_einval \
@@ -113,5 +113,7 @@ kernel=$v8 row "the v8 reference's shared guest faults through userspace_addr (g
 	$conv gmem_only.$sw.shared_pages_ignore_userspace_addr
 kernel=$v6_12_117 row "6.12.117's EINVAL for a second binding of a bound gmem range (EEXIST since 6.12.118)" fail "" "" "" \
 	guest_memfd_test bind.$sw.second_binding_same_range_eexist bind.$sw.second_binding_overlapping_head_eexist
+kernel=$v8 row "the same on the v8 reference (6.12.117 based), where a guest sees the refusal too" fail "" "" "" \
+	guest_memfd_test bind.default.second_binding_same_range_eexist guest.default.refused_second_binding_keeps_the_first
 echo "$passed passed, $failed failed, 0 skipped"
 [ "$failed" = 0 ]
